@@ -1,0 +1,89 @@
+/**
+ * `npm run dev`: everything a new machine needs, with no Cloudflare or Pluggy account.
+ *  1. creates .dev.vars from .dev.vars.example when missing (development-only values);
+ *  2. applies D1 migrations to the local database and seeds the default category tree;
+ *  3. starts the Pluggy simulator on :8788 when PLUGGY_API_URL points at it (the default);
+ *  4. starts `wrangler dev` on :8787 (local D1, R2, Queues) and fires the sweeper cron every minute,
+ *     since local dev has no cron scheduler of its own.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readDevVars } from "./lib/dev-vars.ts";
+import { defaultCategoriesSql } from "../src/banking/default-categories.ts";
+
+const APP_PORT = Number(process.env.PORT ?? 8787);
+const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 8788);
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error(`\n✗ ${command} ${args.join(" ")} failed (exit ${result.status ?? "signal"})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+if (!existsSync(".dev.vars")) {
+  copyFileSync(".dev.vars.example", ".dev.vars");
+  console.log("• created .dev.vars from .dev.vars.example (development-only values)");
+}
+const vars = readDevVars();
+
+console.log("• applying D1 migrations to the local database");
+run("wrangler", ["d1", "migrations", "apply", "DB", "--local"]);
+
+mkdirSync(".wrangler/tmp", { recursive: true });
+writeFileSync(".wrangler/tmp/seed-categories.sql", defaultCategoriesSql(new Date().toISOString()));
+console.log("• seeding the default category tree (idempotent)");
+run("wrangler", ["d1", "execute", "DB", "--local", "--file", ".wrangler/tmp/seed-categories.sql"]);
+
+const children: ChildProcess[] = [];
+const pluggyUrl = vars.PLUGGY_API_URL ?? "";
+const useSimulator = pluggyUrl === "" || pluggyUrl.includes(`localhost:${SIMULATOR_PORT}`) || pluggyUrl.includes(`127.0.0.1:${SIMULATOR_PORT}`);
+const webhookSecret = (vars.PLUGGY_WEBHOOK_SECRET ?? "").split(",")[0]?.trim() ?? "";
+
+if (useSimulator && existsSync("simulator/wrangler.toml")) {
+  console.log(`• starting the Pluggy simulator on http://localhost:${SIMULATOR_PORT}`);
+  children.push(
+    spawn(
+      "wrangler",
+      [
+        "dev",
+        "-c",
+        "simulator/wrangler.toml",
+        "--port",
+        String(SIMULATOR_PORT),
+        "--inspector-port",
+        "9230",
+        "--var",
+        `SIM_CLIENT_ID:${vars.PLUGGY_CLIENT_ID ?? "sim-client-id"}`,
+        "--var",
+        `SIM_CLIENT_SECRET:${vars.PLUGGY_CLIENT_SECRET ?? "sim-client-secret"}`,
+        "--var",
+        `SIM_WEBHOOK_SECRET:${webhookSecret}`,
+        "--var",
+        `SIM_WEBHOOK_AUTH_TOKEN:${vars.PLUGGY_WEBHOOK_AUTH_TOKEN ?? ""}`,
+        "--var",
+        `SIM_APP_WEBHOOK_URL:http://localhost:${APP_PORT}/api/banking/pluggy/webhook/`,
+      ],
+      { stdio: ["ignore", "inherit", "inherit"] },
+    ),
+  );
+}
+
+console.log(`• starting the API on http://localhost:${APP_PORT} (docs: /docs, console: /admin)`);
+const extraArgs = useSimulator ? ["--var", `PLUGGY_API_URL:http://localhost:${SIMULATOR_PORT}`] : [];
+children.push(spawn("wrangler", ["dev", "--port", String(APP_PORT), "--test-scheduled", ...extraArgs], { stdio: "inherit" }));
+
+// Local dev has no cron scheduler: fire the frequent (sweeper) cron every minute once the API is up.
+const cronTimer = setInterval(() => {
+  fetch(`http://localhost:${APP_PORT}/__scheduled?cron=${encodeURIComponent("*/5 * * * *")}`).catch(() => undefined);
+}, 60_000);
+
+const stop = (code: number) => {
+  clearInterval(cronTimer);
+  for (const child of children) child.kill("SIGINT");
+  process.exit(code);
+};
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+for (const child of children) child.on("exit", (code) => stop(code ?? 0));

@@ -1,0 +1,4 @@
+import { createRouter } from "../../platform/openapi.ts";
+
+/** Mount point; this domain's routes are added here. */
+export const consoleRoutes = createRouter();

@@ -1,0 +1,16 @@
+import { createApp } from "./app.ts";
+import type { AppBindings } from "./platform/env.ts";
+import { dispatchQueueBatch } from "./queues/dispatch.ts";
+import { runScheduled } from "./scheduled.ts";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: (batch, env, ctx) => dispatchQueueBatch(batch, env, ctx),
+  scheduled: async (controller, env, ctx) => {
+    ctx.waitUntil(runScheduled(controller, env));
+  },
+} satisfies ExportedHandler<AppBindings>;
+
+export type { AppType } from "./app.ts";

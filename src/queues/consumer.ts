@@ -1,0 +1,61 @@
+import type { z } from "zod";
+import { backoffSeconds, QUEUE_BACKOFF } from "../platform/backoff.ts";
+import type { AppBindings } from "../platform/env.ts";
+import type { Logger } from "../platform/logger.ts";
+
+/** Thrown by a handler to ask for a retry, optionally no sooner than `minDelaySeconds` (e.g. a 429's reset). */
+export class RetryableError extends Error {
+  readonly minDelaySeconds: number;
+  constructor(message: string, options: { minDelaySeconds?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "RetryableError";
+    this.minDelaySeconds = options.minDelaySeconds ?? 0;
+  }
+}
+
+export interface HandlerContext {
+  env: AppBindings;
+  /** Delivery attempt, starting at 1. */
+  attempts: number;
+  logger: Logger;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Processes one message body. Resolve = ack; throw = retry with backoff (never the whole batch). */
+export type MessageHandler<T> = (body: T, context: HandlerContext) => Promise<void>;
+
+/**
+ * Runs a batch message by message: each is parsed with `schema`, handled, then acked or retried with
+ * a capped, jittered exponential delay. A body that does not parse is logged and acked (a poison
+ * message would only come back). Never throws, so one bad message cannot retry its neighbours.
+ */
+export async function consumeBatch<T>(
+  batch: MessageBatch<unknown>,
+  schema: z.ZodType<T>,
+  handle: (body: T, context: HandlerContext) => Promise<void>,
+  env: AppBindings,
+  ctx: ExecutionContext,
+  logger: Logger,
+): Promise<void> {
+  for (const message of batch.messages) {
+    const log = logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
+    const parsed = schema.safeParse(message.body);
+    if (!parsed.success) {
+      log.error("queue message does not match its schema; dropped", { issues: parsed.error.issues.slice(0, 5) });
+      message.ack();
+      continue;
+    }
+    try {
+      await handle(parsed.data, { env, attempts: message.attempts, logger: log, waitUntil: (p) => ctx.waitUntil(p) });
+      message.ack();
+    } catch (error) {
+      const floor = error instanceof RetryableError ? error.minDelaySeconds : 0;
+      const delaySeconds = backoffSeconds(message.attempts, QUEUE_BACKOFF, floor);
+      log.warn("queue message failed; retrying", {
+        delay_seconds: delaySeconds,
+        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      });
+      message.retry({ delaySeconds });
+    }
+  }
+}

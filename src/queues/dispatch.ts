@@ -1,0 +1,49 @@
+import { createLogger } from "../platform/logger.ts";
+import type { AppBindings } from "../platform/env.ts";
+import { consumeBatch, type MessageHandler } from "./consumer.ts";
+import {
+  categorySyncMessage,
+  eventsQueueMessage,
+  QUEUE_KIND,
+  type CategorySyncMessage,
+  type EventsQueueMessage,
+} from "./messages.ts";
+
+type Handlers<M extends { kind: string }> = { [K in M["kind"]]: MessageHandler<Extract<M, { kind: K }>> };
+
+/*
+ * The one table from message kind to service. `live` handlers do the work; `dead` handlers run on the
+ * dead-letter queue after retries are exhausted and record the failure where operators look.
+ * Each domain adds its entries here (one import, one line).
+ */
+const eventHandlers: Partial<Handlers<EventsQueueMessage>> = {};
+const deadEventHandlers: Partial<Handlers<EventsQueueMessage>> = {};
+const categorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
+const deadCategorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
+
+function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): MessageHandler<M> {
+  return async (body, context) => {
+    const handler = handlers[body.kind as M["kind"]] as MessageHandler<M> | undefined;
+    if (!handler) throw new Error(`no handler for message kind ${body.kind}`);
+    await handler(body, context);
+  };
+}
+
+/** The Worker's `queue` entry point: picks the schema and handlers by queue name. */
+export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {
+  const logger = createLogger({ queue: batch.queue });
+  if (QUEUE_KIND.events.test(batch.queue)) {
+    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger);
+  }
+  if (QUEUE_KIND.eventsDlq.test(batch.queue)) {
+    return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);
+  }
+  if (QUEUE_KIND.categorySync.test(batch.queue)) {
+    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger);
+  }
+  if (QUEUE_KIND.categorySyncDlq.test(batch.queue)) {
+    return consumeBatch(batch, categorySyncMessage, route(deadCategorySyncHandlers), env, ctx, logger);
+  }
+  logger.error("batch from an unknown queue; retrying later");
+  batch.retryAll({ delaySeconds: 60 });
+}

@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/*
+ * Every message kind on our queues, zod-validated on consume. Bodies carry ids only: the rest is read
+ * from D1/R2/Pluggy when processed, so a stale message can never write stale data.
+ */
+
+/** Re-process one stored webhook event (first delivery or replay). */
+export const webhookProcessMessage = z.object({
+  kind: z.literal("webhook.process"),
+  eventId: z.string().min(1),
+  replay: z.boolean().optional(),
+});
+
+/** Pull an item, its accounts and transactions from Pluggy. */
+export const itemSyncMessage = z.object({
+  kind: z.literal("item.sync"),
+  itemId: z.string().min(1),
+  reason: z.enum(["registered", "reconcile", "webhook"]),
+});
+
+/** Erase every trace of a user (items at Pluggy, D1 rows, R2 bodies). */
+export const userEraseMessage = z.object({
+  kind: z.literal("user.erase"),
+  userId: z.string().min(1),
+});
+
+/** Messages on the processing queue (`EVENTS_QUEUE`). */
+export const eventsQueueMessage = z.discriminatedUnion("kind", [webhookProcessMessage, itemSyncMessage, userEraseMessage]);
+export type EventsQueueMessage = z.infer<typeof eventsQueueMessage>;
+
+/** Messages on the category-sync queue (`CATEGORY_SYNC_QUEUE`). */
+export const categorySyncMessage = z.object({
+  kind: z.literal("category.sync"),
+  jobId: z.string().min(1),
+  transactionId: z.string().min(1),
+  version: z.number().int().nonnegative(),
+});
+export type CategorySyncMessage = z.infer<typeof categorySyncMessage>;
+
+/** Queue names as configured in wrangler.toml (staging adds a `-staging` suffix). */
+export const QUEUE_KIND = {
+  events: /^finance-hub-events(-staging)?$/,
+  eventsDlq: /^finance-hub-events-dlq(-staging)?$/,
+  categorySync: /^finance-hub-category-sync(-staging)?$/,
+  categorySyncDlq: /^finance-hub-category-sync-dlq(-staging)?$/,
+} as const;

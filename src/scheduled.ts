@@ -1,0 +1,34 @@
+import { createLogger, type Logger } from "./platform/logger.ts";
+import type { AppBindings } from "./platform/env.ts";
+
+/** A periodic job. Jobs are independent: one failing never stops the others. */
+export type ScheduledJob = (env: AppBindings, logger: Logger, scheduledTime: Date) => Promise<void>;
+
+/** Every 5 minutes: sweepers that re-queue work a failed queue send could have stranded. */
+export const FREQUENT_CRON = "*/5 * * * *";
+/** Hourly: reconciliation with Pluggy and retention purges. */
+export const HOURLY_CRON = "17 * * * *";
+
+/* Each domain adds its job here (one import, one entry). */
+const JOBS: Record<string, Record<string, ScheduledJob>> = {
+  [FREQUENT_CRON]: {},
+  [HOURLY_CRON]: {},
+};
+
+/** The Worker's `scheduled` entry point. */
+export async function runScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
+  const logger = createLogger({ cron: controller.cron });
+  const jobs = JOBS[controller.cron] ?? {};
+  const results = await Promise.allSettled(
+    Object.entries(jobs).map(async ([name, job]) => {
+      await job(env, logger.child({ job: name }), new Date(controller.scheduledTime));
+      return name;
+    }),
+  );
+  for (const [index, result] of results.entries()) {
+    if (result.status === "rejected") {
+      const name = Object.keys(jobs)[index];
+      logger.error("scheduled job failed", { job: name, error: result.reason instanceof Error ? result.reason.message : String(result.reason) });
+    }
+  }
+}

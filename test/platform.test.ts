@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { call, body } from "./helpers/http.ts";
+import { backoffSeconds } from "../src/platform/backoff.ts";
+import { formatMinor, toMinor } from "../src/platform/money.ts";
+import { decodeCursor, encodeCursor } from "../src/platform/cursor.ts";
+import { z } from "zod";
+
+describe("healthz", () => {
+  it("answers ok without auth and carries a request id", async () => {
+    const res = await call("/healthz");
+    expect(res.status).toBe(200);
+    expect(await body(res)).toEqual({ data: { status: "ok" } });
+    expect(res.headers.get("X-Request-Id")).toMatch(/.+/);
+  });
+
+  it("echoes a valid incoming request id", async () => {
+    const res = await call("/healthz", { headers: { "X-Request-Id": "abc-123" } });
+    expect(res.headers.get("X-Request-Id")).toBe("abc-123");
+  });
+
+  it("works with a trailing slash", async () => {
+    expect((await call("/healthz/")).status).toBe(200);
+  });
+});
+
+describe("unknown routes", () => {
+  it("answer 404 in the error envelope", async () => {
+    const res = await call("/api/banking/nope/");
+    expect(res.status).toBe(404);
+    const json = await body(res);
+    expect(json.error.code).toBe("not_found");
+    expect(json.error.request_id).toBe(res.headers.get("X-Request-Id"));
+  });
+});
+
+describe("openapi", () => {
+  it("serves an OpenAPI 3.1 document and the docs page", async () => {
+    const res = await call("/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await body(res);
+    expect(doc.openapi).toBe("3.1.0");
+    expect((await call("/docs")).status).toBe(200);
+  });
+});
+
+describe("money", () => {
+  it.each([
+    [0, "0.00"],
+    [5, "0.05"],
+    [-12345, "-123.45"],
+    [100, "1.00"],
+    [-1, "-0.01"],
+  ])("formats %i as %s", (minor, text) => expect(formatMinor(minor)).toBe(text));
+
+  it.each([
+    [0.29, 29],
+    [-123.45, -12345],
+    [1999.99, 199999],
+    [0.1 + 0.2, 30],
+    [-0.01, -1],
+  ])("converts %d to %i minor units", (amount, minor) => expect(toMinor(amount)).toBe(minor));
+});
+
+describe("backoff", () => {
+  const options = { baseSeconds: 5, capSeconds: 300 };
+  it("doubles per attempt and caps, with jitter between half and full", () => {
+    expect(backoffSeconds(1, { ...options, random: () => 0.999999 })).toBe(5);
+    expect(backoffSeconds(1, { ...options, random: () => 0 })).toBe(3);
+    expect(backoffSeconds(3, { ...options, random: () => 0.999999 })).toBe(20);
+    expect(backoffSeconds(20, { ...options, random: () => 0.999999 })).toBe(300);
+  });
+  it("never goes below the floor (a 429's reset)", () => {
+    expect(backoffSeconds(1, { ...options, random: () => 0 }, 42)).toBe(42);
+  });
+});
+
+describe("cursor", () => {
+  const schema = z.object({ d: z.string(), i: z.string() });
+  it("round-trips", () => {
+    expect(decodeCursor(encodeCursor({ d: "2026-01-01", i: "x" }), schema)).toEqual({ d: "2026-01-01", i: "x" });
+  });
+  it.each(["", "!!!", "bm90LWpzb24", encodeCursor({ d: 1, i: "x" })])("refuses %j as a validation error", (cursor) => {
+    expect(() => decodeCursor(cursor, schema)).toThrowError(expect.objectContaining({ code: "validation_error" }));
+  });
+});
