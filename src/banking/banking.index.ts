@@ -1,4 +1,5 @@
 import { createRouter } from "../platform/openapi.ts";
+import { transactionRoutes } from "./transactions.routes.ts";
 
-/** Mount point; this domain's routes are added here. */
-export const bankingRoutes = createRouter();
+/** The user API's read side: transactions, categories, accounts, items. */
+export const bankingRoutes = createRouter().route("/", transactionRoutes);

@@ -1,0 +1,12 @@
+import { tokenCommand } from "./token.command.ts";
+
+export interface Command {
+  summary: string;
+  /** Receives the arguments after the command name; returns the exit code. */
+  run(args: string[]): Promise<number | void>;
+}
+
+/* Each command lives in its own `<name>.command.ts`; add one line here. */
+export const COMMANDS: Record<string, Command> = {
+  token: tokenCommand,
+};

@@ -1,0 +1,103 @@
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client.ts";
+import { categories, categorySyncJobs, transactions, type CategorySyncJobRow, type TransactionRow } from "../db/schema.ts";
+import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
+import { formatMinor } from "../platform/money.ts";
+import type { TransactionDto } from "./banking.schemas.ts";
+
+export interface TransactionFilters {
+  accountId?: string;
+  itemId?: string;
+  /** A category uuid, or "none" for uncategorized. */
+  categoryId?: string;
+  dateFrom?: string;
+  dateTo?: string;
+  search?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const cursorSchema = z.object({ d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), i: z.string().min(1).max(128) });
+
+/** Lower-case and strip accents so "cafe" finds "Café" (D1's LIKE/lower() are ASCII-only). */
+export function foldForSearch(text: string): string {
+  return text.normalize("NFD").replace(/\p{Diacritic}/gu, "").toLowerCase();
+}
+
+/** Builds the contract's `category_sync` from the outbox job, or the skip recorded on the transaction. */
+function categorySyncOf(row: TransactionRow, job: CategorySyncJobRow | undefined): TransactionDto["category_sync"] {
+  const skippedAt = row.categorySyncSkippedAt;
+  if (job && (!skippedAt || job.updatedAt >= skippedAt)) {
+    return { status: job.status, reason: job.status === "synced" || job.status === "pending" ? null : job.lastError, attempts: job.attempts, updated_at: job.updatedAt };
+  }
+  if (skippedAt) return { status: "skipped", reason: row.categorySyncSkipReason, attempts: 0, updated_at: skippedAt };
+  return null;
+}
+
+/** Loads what the serializer needs beside the rows (category names, sync jobs) in two queries. */
+export async function serializeTransactions(db: Db, rows: TransactionRow[]): Promise<TransactionDto[]> {
+  if (rows.length === 0) return [];
+  const categoryIds = [...new Set(rows.map((r) => r.categoryId).filter((id): id is string => id !== null))];
+  const [categoryRows, jobRows] = await Promise.all([
+    categoryIds.length > 0 ? db.select({ id: categories.id, name: categories.name }).from(categories).where(inArray(categories.id, categoryIds)) : [],
+    db.select().from(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, rows.map((r) => r.id))),
+  ]);
+  const names = new Map(categoryRows.map((c) => [c.id, c.name]));
+  const jobs = new Map(jobRows.map((j) => [j.transactionId, j]));
+  return rows.map((row) => ({
+    id: row.id,
+    pluggy_id: row.pluggyId,
+    account_id: row.accountId,
+    item_id: row.itemId,
+    date: row.date,
+    description: row.description,
+    amount: formatMinor(row.amountMinor),
+    currency_code: row.currencyCode,
+    type: row.type,
+    status: row.status,
+    category: row.categoryId ? { id: row.categoryId, name: names.get(row.categoryId) ?? "" } : null,
+    pluggy_category: row.pluggyCategoryId ? { id: row.pluggyCategoryId, name: row.pluggyCategoryName ?? "" } : null,
+    category_sync: categorySyncOf(row, jobs.get(row.id)),
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+  }));
+}
+
+/**
+ * The caller's transactions, newest date first (ties by id, descending), keyset-paginated on
+ * (date, id) so pages stay stable when rows are inserted between requests.
+ */
+export async function listTransactions(db: Db, userId: string, filters: TransactionFilters): Promise<{ data: TransactionDto[]; nextCursor: string | null }> {
+  const where: SQL[] = [eq(transactions.userId, userId)];
+  if (filters.accountId) where.push(eq(transactions.accountId, filters.accountId));
+  if (filters.itemId) where.push(eq(transactions.itemId, filters.itemId));
+  if (filters.categoryId === "none") where.push(isNull(transactions.categoryId));
+  else if (filters.categoryId) where.push(eq(transactions.categoryId, filters.categoryId));
+  if (filters.dateFrom) where.push(sql`${transactions.date} >= ${filters.dateFrom}`);
+  if (filters.dateTo) where.push(sql`${transactions.date} <= ${filters.dateTo}`);
+  if (filters.search) where.push(sql`instr(${transactions.descriptionFolded}, ${foldForSearch(filters.search)}) > 0`);
+  if (filters.cursor) {
+    const after = decodeCursor(filters.cursor, cursorSchema);
+    const keyset = or(lt(transactions.date, after.d), and(eq(transactions.date, after.d), lt(transactions.id, after.i)));
+    if (keyset) where.push(keyset);
+  }
+  const rows = await db
+    .select()
+    .from(transactions)
+    .where(and(...where))
+    .orderBy(desc(transactions.date), desc(transactions.id))
+    .limit(filters.limit + 1);
+  const page = rows.slice(0, filters.limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ d: last.date, i: last.id }) : null;
+  return { data: await serializeTransactions(db, page), nextCursor };
+}
+
+/** One of the caller's transactions, or undefined (another user's is indistinguishable from missing). */
+export async function getTransaction(db: Db, userId: string, id: string): Promise<TransactionDto | undefined> {
+  const row = await db.query.transactions.findFirst({ where: and(eq(transactions.id, id), eq(transactions.userId, userId)) });
+  if (!row) return undefined;
+  const [dto] = await serializeTransactions(db, [row]);
+  return dto;
+}
