@@ -11,8 +11,10 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { readDevVars } from "./lib/dev-vars.ts";
 import { defaultCategoriesSql } from "../src/banking/default-categories.ts";
 
+// PORT / SIMULATOR_PORT / PERSIST_TO let several local instances run side by side (benchmarks, browser tests).
 const APP_PORT = Number(process.env.PORT ?? 8787);
 const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 8788);
+const PERSIST_TO = process.env.PERSIST_TO ?? ".wrangler/state";
 
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { stdio: "inherit" });
@@ -29,16 +31,16 @@ if (!existsSync(".dev.vars")) {
 const vars = readDevVars();
 
 console.log("• applying D1 migrations to the local database");
-run("wrangler", ["d1", "migrations", "apply", "DB", "--local"]);
+run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST_TO]);
 
 mkdirSync(".wrangler/tmp", { recursive: true });
 writeFileSync(".wrangler/tmp/seed-categories.sql", defaultCategoriesSql(new Date().toISOString()));
 console.log("• seeding the default category tree (idempotent)");
-run("wrangler", ["d1", "execute", "DB", "--local", "--file", ".wrangler/tmp/seed-categories.sql"]);
+run("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", PERSIST_TO, "--file", ".wrangler/tmp/seed-categories.sql"]);
 
 const children: ChildProcess[] = [];
 const pluggyUrl = vars.PLUGGY_API_URL ?? "";
-const useSimulator = pluggyUrl === "" || pluggyUrl.includes(`localhost:${SIMULATOR_PORT}`) || pluggyUrl.includes(`127.0.0.1:${SIMULATOR_PORT}`);
+const useSimulator = pluggyUrl === "" || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/.test(pluggyUrl);
 const webhookSecret = (vars.PLUGGY_WEBHOOK_SECRET ?? "").split(",")[0]?.trim() ?? "";
 
 if (useSimulator && existsSync("simulator/wrangler.toml")) {
@@ -53,7 +55,7 @@ if (useSimulator && existsSync("simulator/wrangler.toml")) {
         "--port",
         String(SIMULATOR_PORT),
         "--inspector-port",
-        "9230",
+        String(SIMULATOR_PORT + 1000),
         "--var",
         `SIM_CLIENT_ID:${vars.PLUGGY_CLIENT_ID ?? "sim-client-id"}`,
         "--var",
@@ -72,7 +74,13 @@ if (useSimulator && existsSync("simulator/wrangler.toml")) {
 
 console.log(`• starting the API on http://localhost:${APP_PORT} (docs: /docs, console: /admin)`);
 const extraArgs = useSimulator ? ["--var", `PLUGGY_API_URL:http://localhost:${SIMULATOR_PORT}`] : [];
-children.push(spawn("wrangler", ["dev", "--port", String(APP_PORT), "--test-scheduled", ...extraArgs], { stdio: "inherit" }));
+children.push(
+  spawn(
+    "wrangler",
+    ["dev", "--port", String(APP_PORT), "--inspector-port", String(APP_PORT + 1000), "--persist-to", PERSIST_TO, "--test-scheduled", ...extraArgs],
+    { stdio: "inherit" },
+  ),
+);
 
 // Local dev has no cron scheduler: fire the frequent (sweeper) cron every minute once the API is up.
 const cronTimer = setInterval(() => {
