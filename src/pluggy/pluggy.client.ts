@@ -1,4 +1,25 @@
-import type { PluggyAccount, PluggyCategory, PluggyItem, PluggyTransaction, PluggyWebhook } from "./pluggy.schemas.ts";
+import type { z } from "zod";
+import { backoffSeconds, type BackoffOptions } from "../platform/backoff.ts";
+import type { AppBindings } from "../platform/env.ts";
+import type { Logger } from "../platform/logger.ts";
+import { PluggyError } from "./pluggy.errors.ts";
+import {
+  cursorPageOf,
+  pageOf,
+  pluggyAccount,
+  pluggyAuthResponse,
+  pluggyCategory,
+  pluggyConnectTokenResponse,
+  pluggyErrorBody,
+  pluggyItem,
+  pluggyTransaction,
+  pluggyWebhook,
+  type PluggyAccount,
+  type PluggyCategory,
+  type PluggyItem,
+  type PluggyTransaction,
+  type PluggyWebhook,
+} from "./pluggy.schemas.ts";
 
 /** Options of `POST /connect_token` (only token options; widget filters are not sent). */
 export interface ConnectTokenOptions {
@@ -42,4 +63,349 @@ export interface PluggyApi {
   listWebhooks(): Promise<PluggyWebhook[]>;
   updateWebhook(webhookId: string, input: { url?: string; event?: string; headers?: Record<string, string>; enabled?: boolean }): Promise<PluggyWebhook>;
   deleteWebhook(webhookId: string): Promise<void>;
+}
+
+export interface PluggyClientOptions {
+  /** Per-call timeout in milliseconds (each attempt). Default 15 s. */
+  timeoutMs?: number;
+  /** Attempts for an idempotent read (first try included). Default 3. */
+  maxReadAttempts?: number;
+  /** A 429 asking to wait longer than this is thrown instead of waited on (the caller retries later). Default 5 s. */
+  maxRateLimitWaitSeconds?: number;
+  /** Backoff between read retries, in seconds (see platform/backoff.ts). Default base 1 s, cap 4 s. */
+  backoff?: BackoffOptions;
+  logger?: Logger;
+  /** Injectable for tests. */
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+const DEFAULT_BASE_URL = "https://api.pluggy.ai";
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_READ_ATTEMPTS = 3;
+const DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS = 5;
+const READ_BACKOFF: BackoffOptions = { baseSeconds: 1, capSeconds: 4 };
+/** Refresh the apiKey this long before its `exp`. */
+const API_KEY_REFRESH_MARGIN_MS = 5 * 60_000;
+/** Pluggy documents a 2-hour apiKey; used when the key's `exp` cannot be read. */
+const API_KEY_FALLBACK_LIFETIME_MS = 2 * 60 * 60_000;
+/** Pluggy's limit on `ids` per `GET /v2/transactions`. */
+export const TRANSACTION_IDS_PER_REQUEST = 500;
+const MAX_TRANSACTION_PAGES = 10_000;
+const MAX_LIST_PAGES = 100;
+
+interface CachedApiKey {
+  apiKey: string;
+  /** When to stop using it (ms since epoch): `exp` minus the refresh margin. */
+  refreshAtMs: number;
+}
+
+/* Per isolate: every request in this isolate shares one apiKey and one in-flight refresh per client. */
+const apiKeyCache = new Map<string, CachedApiKey>();
+const apiKeyRefreshes = new Map<string, Promise<CachedApiKey>>();
+
+/** Forgets every cached apiKey in this isolate (tests, key rotation). */
+export function clearPluggyApiKeyCache(): void {
+  apiKeyCache.clear();
+  apiKeyRefreshes.clear();
+}
+
+/** Reads `exp` (seconds) from a JWT payload without verifying it; undefined when it is not a JWT. */
+export function jwtExpiryMs(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "=");
+    const decoded: unknown = JSON.parse(atob(base64));
+    if (decoded && typeof decoded === "object" && "exp" in decoded && typeof decoded.exp === "number") return decoded.exp * 1000;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function parseSeconds(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return undefined;
+}
+
+type Query = Record<string, string | undefined>;
+
+interface RequestSpec<T> {
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  path: string;
+  query?: Query;
+  body?: unknown;
+  schema: z.ZodType<T> | undefined;
+  /** Reads retry; writes never do (except once after a re-auth, which Pluggy did not execute). */
+  idempotent: boolean;
+  /** `POST /auth` itself: no apiKey. */
+  unauthenticated?: boolean;
+}
+
+const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const segment = (id: string) => encodeURIComponent(id);
+
+/**
+ * Builds the Pluggy client for this environment: fetch-based, apiKey cached per isolate until shortly
+ * before its `exp` (one refresh shared by concurrent callers), a timeout on every attempt, bounded
+ * retries for idempotent reads, and every failure as a `PluggyError`.
+ */
+export function createPluggyClient(env: AppBindings, options: PluggyClientOptions = {}): PluggyApi {
+  const baseUrl = (env.PLUGGY_API_URL || DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const clientId = env.PLUGGY_CLIENT_ID ?? "";
+  const clientSecret = env.PLUGGY_CLIENT_SECRET ?? "";
+  const cacheKey = `${baseUrl}\n${clientId}`;
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const sleep = options.sleep ?? sleepMs;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxReadAttempts = Math.max(1, options.maxReadAttempts ?? DEFAULT_READ_ATTEMPTS);
+  const maxRateLimitWait = options.maxRateLimitWaitSeconds ?? DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS;
+  const backoff = options.backoff ?? READ_BACKOFF;
+  const logger = options.logger;
+
+  function urlFor(path: string, query?: Query): string {
+    const url = new URL(baseUrl + path);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    return url.toString();
+  }
+
+  /** One HTTP exchange: a PluggyError for anything but a 2xx with the expected shape. */
+  async function exchange<T>(spec: RequestSpec<T>, apiKey: string | undefined): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (apiKey) headers["X-API-KEY"] = apiKey;
+    if (spec.body !== undefined) headers["Content-Type"] = "application/json";
+    let response: Response;
+    try {
+      response = await doFetch(urlFor(spec.path, spec.query), {
+        method: spec.method,
+        headers,
+        ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      throw new PluggyError(0, timedOut ? `Pluggy did not answer within ${timeoutMs} ms` : "could not reach Pluggy", {
+        codeDescription: timedOut ? "TIMEOUT" : "NETWORK_ERROR",
+        cause: error,
+      });
+    }
+    if (!response.ok) throw await errorFrom(response);
+    if (!spec.schema) {
+      await response.body?.cancel();
+      return undefined as T;
+    }
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch (error) {
+      throw new PluggyError(502, `Pluggy sent a body that is not JSON for ${spec.method} ${spec.path}`, { codeDescription: "INVALID_RESPONSE", cause: error });
+    }
+    const parsed = spec.schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new PluggyError(502, `unexpected Pluggy response for ${spec.method} ${spec.path}: ${issue ? `${issue.path.join(".")} ${issue.message}` : "invalid"}`, {
+        codeDescription: "INVALID_RESPONSE",
+      });
+    }
+    return parsed.data;
+  }
+
+  async function errorFrom(response: Response): Promise<PluggyError> {
+    let codeDescription: string | undefined;
+    let message: string | undefined;
+    try {
+      const parsed = pluggyErrorBody.safeParse(await response.json());
+      if (parsed.success) {
+        codeDescription = parsed.data.codeDescription;
+        message = parsed.data.message;
+      }
+    } catch {
+      // A non-JSON error body carries nothing we can use.
+    }
+    const retryAfterSeconds =
+      response.status === 429
+        ? (parseSeconds(response.headers.get("RateLimit-Reset")) ?? parseSeconds(response.headers.get("Retry-After")))
+        : parseSeconds(response.headers.get("Retry-After"));
+    return new PluggyError(response.status, message || `Pluggy answered ${response.status}`, {
+      ...(codeDescription ? { codeDescription } : {}),
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+    });
+  }
+
+  /** Runs `attempt` once for writes; up to maxReadAttempts for reads, honouring 429 resets within bounds. */
+  async function withRetries<T>(spec: RequestSpec<T>, attempt: () => Promise<T>): Promise<T> {
+    const attempts = spec.idempotent ? maxReadAttempts : 1;
+    for (let tryNumber = 1; ; tryNumber++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof PluggyError) || tryNumber >= attempts) throw error;
+        let delayMs: number;
+        if (error.status === 429) {
+          const reset = error.retryAfterSeconds ?? 1;
+          if (reset > maxRateLimitWait) throw error;
+          delayMs = backoffSeconds(tryNumber, backoff, reset) * 1000;
+          delayMs = Math.min(delayMs, maxRateLimitWait * 1000);
+        } else if (error.status === 0 || error.status >= 500) {
+          if (error.codeDescription === "INVALID_RESPONSE") throw error;
+          delayMs = backoffSeconds(tryNumber, backoff) * 1000;
+        } else {
+          throw error;
+        }
+        logger?.warn("pluggy read failed; retrying", { method: spec.method, path: spec.path, status: error.status, try: tryNumber, delay_ms: delayMs });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  async function authenticate(): Promise<CachedApiKey> {
+    if (!clientId || !clientSecret) throw new PluggyError(401, "Pluggy client keys are not configured", { codeDescription: "CLIENT_KEYS_UNAUTHORIZED" });
+    const spec: RequestSpec<z.infer<typeof pluggyAuthResponse>> = {
+      method: "POST",
+      path: "/auth",
+      body: { clientId, clientSecret },
+      schema: pluggyAuthResponse,
+      idempotent: true,
+      unauthenticated: true,
+    };
+    const { apiKey } = await withRetries(spec, () => exchange(spec, undefined));
+    const expiresAt = jwtExpiryMs(apiKey) ?? now() + API_KEY_FALLBACK_LIFETIME_MS;
+    return { apiKey, refreshAtMs: expiresAt - API_KEY_REFRESH_MARGIN_MS };
+  }
+
+  async function currentApiKey(): Promise<string> {
+    const cached = apiKeyCache.get(cacheKey);
+    if (cached && cached.refreshAtMs > now()) return cached.apiKey;
+    let refresh = apiKeyRefreshes.get(cacheKey);
+    if (!refresh) {
+      refresh = authenticate()
+        .then((fresh) => {
+          apiKeyCache.set(cacheKey, fresh);
+          return fresh;
+        })
+        .finally(() => apiKeyRefreshes.delete(cacheKey));
+      apiKeyRefreshes.set(cacheKey, refresh);
+    }
+    return (await refresh).apiKey;
+  }
+
+  function dropApiKey(apiKey: string): void {
+    if (apiKeyCache.get(cacheKey)?.apiKey === apiKey) apiKeyCache.delete(cacheKey);
+  }
+
+  async function call<T>(spec: RequestSpec<T>): Promise<T> {
+    return withRetries(spec, async () => {
+      const apiKey = await currentApiKey();
+      try {
+        return await exchange(spec, apiKey);
+      } catch (error) {
+        if (!(error instanceof PluggyError) || error.status !== 401) throw error;
+        dropApiKey(apiKey);
+        return exchange(spec, await currentApiKey());
+      }
+    });
+  }
+
+  const get = <T>(path: string, schema: z.ZodType<T>, query?: Query) => call({ method: "GET", path, query, schema, idempotent: true });
+
+  /** A v1 page envelope or a bare array; further pages fetched while `totalPages` says so. */
+  async function listAll<T>(path: string, item: z.ZodType<T>, query: Query = {}): Promise<T[]> {
+    const first = await get(path, pageOf(item).or(item.array()), query);
+    if (Array.isArray(first)) return first;
+    const results = [...first.results];
+    const totalPages = Math.min(first.totalPages ?? 1, MAX_LIST_PAGES);
+    for (let page = (first.page ?? 1) + 1; page <= totalPages; page++) {
+      const next = await get(path, pageOf(item), { ...query, page: String(page) });
+      results.push(...next.results);
+    }
+    return results;
+  }
+
+  function afterCursor(next: string): string {
+    let after: string | null;
+    try {
+      after = new URL(next, `${baseUrl}/`).searchParams.get("after");
+    } catch {
+      after = null;
+    }
+    if (!after) throw new PluggyError(502, "Pluggy's transactions `next` link has no `after` cursor", { codeDescription: "INVALID_RESPONSE" });
+    return after;
+  }
+
+  async function* pagesFor(query: Omit<TransactionQuery, "ids">, ids: string | undefined): AsyncGenerator<PluggyTransaction[]> {
+    const base: Query = {
+      accountId: query.accountId,
+      dateFrom: query.dateFrom,
+      dateTo: query.dateTo,
+      createdAtFrom: query.createdAtFrom,
+      ids,
+    };
+    let after: string | undefined;
+    for (let page = 0; page < MAX_TRANSACTION_PAGES; page++) {
+      const result = await get("/v2/transactions", cursorPageOf(pluggyTransaction), { ...base, after });
+      yield result.results;
+      if (!result.next) return;
+      const nextAfter = afterCursor(result.next);
+      if (nextAfter === after) throw new PluggyError(502, "Pluggy's transactions cursor did not advance", { codeDescription: "INVALID_RESPONSE" });
+      after = nextAfter;
+    }
+    throw new PluggyError(502, `more than ${MAX_TRANSACTION_PAGES} transaction pages`, { codeDescription: "INVALID_RESPONSE" });
+  }
+
+  async function* iterateTransactions(query: TransactionQuery): AsyncGenerator<PluggyTransaction[]> {
+    if (query.dateFrom && query.createdAtFrom) throw new RangeError("dateFrom and createdAtFrom are mutually exclusive in Pluggy's GET /v2/transactions");
+    if (!query.accountId) throw new RangeError("accountId is required by GET /v2/transactions");
+    const { ids, ...rest } = query;
+    if (ids === undefined) {
+      yield* pagesFor(rest, undefined);
+      return;
+    }
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += TRANSACTION_IDS_PER_REQUEST) {
+      yield* pagesFor(rest, unique.slice(i, i + TRANSACTION_IDS_PER_REQUEST).join(","));
+    }
+  }
+
+  return {
+    async createConnectToken(tokenOptions) {
+      const { itemId, clientUserId, avoidDuplicates, oauthRedirectUri, webhookUrl } = tokenOptions;
+      const body = {
+        ...(itemId !== undefined ? { itemId } : {}),
+        options: {
+          clientUserId,
+          ...(avoidDuplicates !== undefined ? { avoidDuplicates } : {}),
+          ...(oauthRedirectUri !== undefined ? { oauthRedirectUri } : {}),
+          ...(webhookUrl !== undefined ? { webhookUrl } : {}),
+        },
+      };
+      const { accessToken } = await call({ method: "POST", path: "/connect_token", body, schema: pluggyConnectTokenResponse, idempotent: false });
+      return { accessToken };
+    },
+    getItem: (itemId) => get(`/items/${segment(itemId)}`, pluggyItem),
+    updateItem: (itemId) => call({ method: "PATCH", path: `/items/${segment(itemId)}`, body: {}, schema: pluggyItem, idempotent: false }),
+    deleteItem: (itemId) => call({ method: "DELETE", path: `/items/${segment(itemId)}`, schema: undefined, idempotent: false }),
+    listAccounts: (itemId) => listAll("/accounts", pluggyAccount, { itemId }),
+    async listTransactions(query) {
+      const all: PluggyTransaction[] = [];
+      for await (const page of iterateTransactions(query)) all.push(...page);
+      return all;
+    },
+    iterateTransactions,
+    getTransaction: (transactionId) => get(`/transactions/${segment(transactionId)}`, pluggyTransaction),
+    updateTransactionCategory: (transactionId, categoryId) =>
+      call({ method: "PATCH", path: `/transactions/${segment(transactionId)}`, body: { categoryId }, schema: pluggyTransaction, idempotent: false }),
+    listCategories: () => listAll("/categories", pluggyCategory),
+    createWebhook: (input) => call({ method: "POST", path: "/webhooks", body: input, schema: pluggyWebhook, idempotent: false }),
+    listWebhooks: () => listAll("/webhooks", pluggyWebhook),
+    updateWebhook: (webhookId, input) => call({ method: "PATCH", path: `/webhooks/${segment(webhookId)}`, body: input, schema: pluggyWebhook, idempotent: false }),
+    deleteWebhook: (webhookId) => call({ method: "DELETE", path: `/webhooks/${segment(webhookId)}`, schema: undefined, idempotent: false }),
+  };
 }
