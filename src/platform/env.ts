@@ -10,6 +10,10 @@ export type AppBindings = CloudflareBindings & {
   AUTH_JWT_ISSUER?: string;
   AUTH_JWT_AUDIENCE?: string;
   PLUGGY_WEBHOOK_URL?: string;
+  /** Category sync tuning in seconds (defaults in src/category-sync/category-sync.config.ts; tests set them low). */
+  CATEGORY_SYNC_SEND_DELAY_SECONDS?: string;
+  CATEGORY_SYNC_RETRY_BASE_SECONDS?: string;
+  CATEGORY_SYNC_RETRY_CAP_SECONDS?: string;
 };
 
 export interface AppVariables {

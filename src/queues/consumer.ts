@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { backoffSeconds, QUEUE_BACKOFF } from "../platform/backoff.ts";
+import { backoffSeconds, QUEUE_BACKOFF, type BackoffOptions } from "../platform/backoff.ts";
 import type { AppBindings } from "../platform/env.ts";
 import type { Logger } from "../platform/logger.ts";
 
@@ -28,6 +28,7 @@ export type MessageHandler<T> = (body: T, context: HandlerContext) => Promise<vo
  * Runs a batch message by message: each is parsed with `schema`, handled, then acked or retried with
  * a capped, jittered exponential delay. A body that does not parse is logged and acked (a poison
  * message would only come back). Never throws, so one bad message cannot retry its neighbours.
+ * `backoff` lets a queue tune its retry delays (default QUEUE_BACKOFF).
  */
 export async function consumeBatch<T>(
   batch: MessageBatch<unknown>,
@@ -36,6 +37,7 @@ export async function consumeBatch<T>(
   env: AppBindings,
   ctx: ExecutionContext,
   logger: Logger,
+  backoff: BackoffOptions = QUEUE_BACKOFF,
 ): Promise<void> {
   for (const message of batch.messages) {
     const log = logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
@@ -50,7 +52,7 @@ export async function consumeBatch<T>(
       message.ack();
     } catch (error) {
       const floor = error instanceof RetryableError ? error.minDelaySeconds : 0;
-      const delaySeconds = backoffSeconds(message.attempts, QUEUE_BACKOFF, floor);
+      const delaySeconds = backoffSeconds(message.attempts, backoff, floor);
       log.warn("queue message failed; retrying", {
         delay_seconds: delaySeconds,
         error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
