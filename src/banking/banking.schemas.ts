@@ -83,4 +83,7 @@ export type ItemDto = z.infer<typeof itemSchema>;
 /** `limit`: 1..200, default 50 (query strings arrive as text). */
 export const limitParam = z.coerce.number().int().min(1).max(200).default(50).openapi({ param: { name: "limit", in: "query" }, example: 50 });
 
+/** `cursor`: the opaque `next_cursor` of the previous page. */
+export const cursorParam = z.string().min(1).max(512).optional().openapi({ description: "The `next_cursor` of the previous page" });
+
 export const idParams = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: "id", in: "path" } }) });

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../platform/auth.ts";
-import { createDb } from "../db/client.ts";
+import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
 import { notFound } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
-import { idParams, limitParam, transactionSchema } from "./banking.schemas.ts";
+import { cursorParam, idParams, limitParam, transactionSchema } from "./banking.schemas.ts";
 import { getTransaction, listTransactions } from "./transactions.service.ts";
 
 const isoDate = z.iso.date();
@@ -18,7 +18,7 @@ export const transactionListQuery = z
     date_to: isoDate.optional(),
     search: z.string().min(1).max(200).optional(),
     limit: limitParam,
-    cursor: z.string().min(1).max(512).optional(),
+    cursor: cursorParam,
   })
   .strict()
   .refine((q) => !q.date_from || !q.date_to || q.date_from <= q.date_to, { message: "date_from must not be after date_to", path: ["date_from"] });
@@ -29,10 +29,10 @@ const listRoute = createRoute({
   tags: ["Transactions"],
   summary: "The caller's transactions, newest first (keyset cursor)",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser] as const,
-  request: { query: transactionListQuery },
+  middleware: [requireUser, readSession] as const,
+  request: { query: transactionListQuery, headers: bookmarkRequestHeaders },
   responses: {
-    200: jsonContent(listOf(transactionSchema), "A page of transactions"),
+    200: { ...jsonContent(listOf(transactionSchema), "A page of transactions"), headers: bookmarkResponseHeaders },
     400: errorResponses[400],
     401: errorResponses[401],
   },
@@ -44,10 +44,10 @@ const getRoute = createRoute({
   tags: ["Transactions"],
   summary: "One transaction",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser] as const,
-  request: { params: idParams },
+  middleware: [requireUser, readSession] as const,
+  request: { params: idParams, headers: bookmarkRequestHeaders },
   responses: {
-    200: jsonContent(dataOf(transactionSchema), "The transaction"),
+    200: { ...jsonContent(dataOf(transactionSchema), "The transaction"), headers: bookmarkResponseHeaders },
     401: errorResponses[401],
     404: errorResponses[404],
   },
@@ -56,7 +56,7 @@ const getRoute = createRoute({
 export const transactionRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
-    const { data, nextCursor } = await listTransactions(createDb(c.env.DB), c.var.user.id, {
+    const { data, nextCursor } = await listTransactions(c.var.db, c.var.user.id, {
       accountId: query.account_id,
       itemId: query.item_id,
       categoryId: query.category_id,
@@ -69,7 +69,7 @@ export const transactionRoutes = createRouter()
     return c.json({ data, next_cursor: nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
-    const transaction = await getTransaction(createDb(c.env.DB), c.var.user.id, c.req.valid("param").id);
+    const transaction = await getTransaction(c.var.db, c.var.user.id, c.req.valid("param").id);
     if (!transaction) throw notFound("transaction");
     return c.json({ data: transaction }, 200);
   });

@@ -1,0 +1,37 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireUser } from "../platform/auth.ts";
+import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
+import { createRouter, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
+import { accountSchema, cursorParam, limitParam } from "./banking.schemas.ts";
+import { listAccounts } from "./accounts.service.ts";
+
+/** Query of the account list; unknown parameters are refused, not ignored. */
+export const accountListQuery = z
+  .object({
+    item_id: z.string().min(1).max(128).optional().openapi({ description: "Only this item's accounts" }),
+    limit: limitParam,
+    cursor: cursorParam,
+  })
+  .strict();
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/accounts",
+  tags: ["Accounts"],
+  summary: "The caller's accounts (keyset cursor)",
+  description: "Grouped by item: ordered by `item_id`, then `id`. Another user's `item_id` yields an empty list.",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser, readSession] as const,
+  request: { query: accountListQuery, headers: bookmarkRequestHeaders },
+  responses: {
+    200: { ...jsonContent(listOf(accountSchema), "A page of accounts"), headers: bookmarkResponseHeaders },
+    400: errorResponses[400],
+    401: errorResponses[401],
+  },
+});
+
+export const accountRoutes = createRouter().openapi(listRoute, async (c) => {
+  const query = c.req.valid("query");
+  const { data, nextCursor } = await listAccounts(c.var.db, c.var.user.id, { itemId: query.item_id, limit: query.limit, cursor: query.cursor });
+  return c.json({ data, next_cursor: nextCursor }, 200);
+});

@@ -1,0 +1,81 @@
+import { z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { createDb, type Db } from "../db/client.ts";
+import { AppError } from "./errors.ts";
+import type { AppBindings } from "./env.ts";
+
+/** Request and response header carrying a D1 session bookmark (read-your-writes across requests). */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+
+/**
+ * What D1 hands out from `getBookmark()`: four dash-separated hex groups (8-8-8-32), the same shape
+ * locally and in production. Checked here because D1 does not: local D1 accepts any string and hands
+ * it back from `getBookmark()`, so an unchecked header would be reflected into the response.
+ */
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
+
+/** OpenAPI documentation of the optional request header (validation happens in the middleware). */
+export const bookmarkRequestHeaders = z.object({
+  "x-d1-bookmark": z
+    .string()
+    .regex(BOOKMARK)
+    .optional()
+    .openapi({
+      param: { name: BOOKMARK_HEADER, in: "header" },
+      description: "A bookmark from an earlier response's X-D1-Bookmark: this read sees at least that state.",
+      example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
+    }),
+});
+
+/** OpenAPI documentation of the response header, for `responses[status].headers`. */
+export const bookmarkResponseHeaders = {
+  [BOOKMARK_HEADER]: {
+    description: "D1 session bookmark after this request; send it back as X-D1-Bookmark to read your own writes.",
+    schema: { type: "string" as const },
+  },
+};
+
+export interface D1SessionOptions {
+  /**
+   * Where the session's first query goes when the client sent no bookmark. Reads take
+   * `first-unconstrained` (any replica); write routes take `first-primary`, so the bookmark they
+   * return covers the write.
+   */
+  constraint?: D1SessionConstraint;
+}
+
+/** The variables a D1 session middleware adds to the route's context. */
+export interface D1SessionVariables {
+  /** drizzle over the request's D1 session: hand it to services as their `db`. */
+  db: Db;
+}
+
+/**
+ * Runs the route on one D1 session (the Sessions API, so reads may be served by a replica) and hands
+ * the session's bookmark back in `X-D1-Bookmark`. A client that sends that bookmark back reads at least
+ * what it saw or wrote before, whichever replica answers. A malformed bookmark is a 400 naming the
+ * header, never a silent fall-back to an unconstrained read. Route-level: `middleware: [requireUser,
+ * d1Session()] as const`, then `c.var.db`.
+ */
+export function d1Session(options: D1SessionOptions = {}) {
+  const constraint = options.constraint ?? "first-unconstrained";
+  return createMiddleware<{ Bindings: AppBindings; Variables: D1SessionVariables }>(async (c, next) => {
+    const incoming = c.req.header(BOOKMARK_HEADER);
+    if (incoming !== undefined && !BOOKMARK.test(incoming)) {
+      throw new AppError("validation_error", `${BOOKMARK_HEADER}: not a D1 bookmark`, {
+        details: [{ field: BOOKMARK_HEADER, message: "not a D1 bookmark (send back the value of an earlier X-D1-Bookmark response header)" }],
+      });
+    }
+    const session = c.env.DB.withSession(incoming ?? constraint);
+    c.set("db", createDb(session));
+    await next();
+    const bookmark = session.getBookmark() ?? incoming;
+    if (bookmark) c.res.headers.set(BOOKMARK_HEADER, bookmark);
+  });
+}
+
+/** For read routes: first query on any replica, or at least as new as the client's bookmark. */
+export const readSession = d1Session();
+
+/** For write routes that want to return a bookmark covering their write (writes always reach the primary). */
+export const writeSession = d1Session({ constraint: "first-primary" });
