@@ -8,6 +8,7 @@ import {
   type CategorySyncMessage,
   type EventsQueueMessage,
 } from "./messages.ts";
+import { handleDeadItemSyncMessage, handleItemSyncMessage } from "../sync/item-sync.handler.ts";
 
 type Handlers<M extends { kind: string }> = { [K in M["kind"]]: MessageHandler<Extract<M, { kind: K }>> };
 
@@ -20,6 +21,8 @@ const eventHandlers: Partial<Handlers<EventsQueueMessage>> = {};
 const deadEventHandlers: Partial<Handlers<EventsQueueMessage>> = {};
 const categorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
 const deadCategorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
+eventHandlers["item.sync"] = handleItemSyncMessage;
+deadEventHandlers["item.sync"] = handleDeadItemSyncMessage;
 
 function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): MessageHandler<M> {
   return async (body, context) => {

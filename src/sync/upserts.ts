@@ -1,0 +1,361 @@
+import { eq, inArray, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { chunk, rowsPerStatement, type Db } from "../db/client.ts";
+import { accounts, categorySyncJobs, items, transactions } from "../db/schema.ts";
+import { foldForSearch } from "../banking/transactions.service.ts";
+import { newId, nowIso } from "../platform/ids.ts";
+import { toMinor } from "../platform/money.ts";
+import type { PluggyAccount, PluggyItem, PluggyTransaction } from "../pluggy/pluggy.schemas.ts";
+import type { CategoryLookup } from "./category-lookup.ts";
+
+/*
+ * The write side of Pluggy data: items, accounts and transactions keyed by Pluggy's ids. Every write is
+ * an `INSERT ... ON CONFLICT DO UPDATE SET col = excluded.col` that only touches a row when something
+ * actually changed (so a repeated sync writes nothing and `updated_at` keeps its meaning), chunked so no
+ * statement binds more than D1's 100 parameters, and sent as one `db.batch` (one SQL transaction).
+ */
+
+/** `excluded.<column>`: the value the conflicting insert proposed. Column names come from the schema, never from input. */
+const excluded = (column: SQLiteColumn): SQL => sql.raw(`excluded."${column.name}"`);
+
+/** True when any of `columns` differs between the stored row and the proposed one (NULL-safe). */
+const anyChanged = (columns: SQLiteColumn[]): SQL =>
+  sql.join(
+    columns.map((column) => sql`${column} IS NOT ${excluded(column)}`),
+    sql` OR `,
+  );
+
+type NonEmpty<T> = [T, ...T[]];
+const nonEmpty = <T>(values: T[]): NonEmpty<T> | undefined => (values.length > 0 ? (values as NonEmpty<T>) : undefined);
+
+/** Pluggy's `date` (ISO instant or plain date) → our booking date: its calendar part as Pluggy wrote it. */
+export function bookingDate(pluggyDate: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})/.exec(pluggyDate);
+  if (match?.[1]) return match[1];
+  const parsed = new Date(pluggyDate);
+  if (Number.isNaN(parsed.getTime())) throw new RangeError(`not a date: ${pluggyDate}`);
+  return parsed.toISOString().slice(0, 10);
+}
+
+/** An instant from Pluggy normalized to `toISOString()` form, so stored instants compare as text. */
+export function normalizeInstant(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Items
+
+/**
+ * Creates or refreshes the local row of a Pluggy item for `userId` (status, execution status, error,
+ * connector, `lastUpdatedAt`). The owner, the watermark and `created_at` are never rewritten, and an
+ * existing row that belongs to another user is left alone (returns false), so a webhook can never move
+ * a connection between users.
+ */
+export async function upsertItem(db: Db, item: PluggyItem, userId: string, now: string = nowIso()): Promise<boolean> {
+  const changing = [
+    items.connectorId,
+    items.connectorName,
+    items.connectorImageUrl,
+    items.status,
+    items.executionStatus,
+    items.errorCode,
+    items.errorMessage,
+    items.lastUpdatedAt,
+    items.pluggyCreatedAt,
+  ];
+  const rows = await db
+    .insert(items)
+    .values({
+      id: item.id,
+      userId,
+      connectorId: item.connector.id,
+      connectorName: item.connector.name,
+      connectorImageUrl: item.connector.imageUrl ?? null,
+      status: item.status,
+      executionStatus: item.executionStatus ?? null,
+      errorCode: item.error?.code ?? null,
+      errorMessage: item.error?.message ?? null,
+      lastUpdatedAt: normalizeInstant(item.lastUpdatedAt),
+      pluggyCreatedAt: normalizeInstant(item.createdAt),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: items.id,
+      set: {
+        connectorId: excluded(items.connectorId),
+        connectorName: excluded(items.connectorName),
+        connectorImageUrl: excluded(items.connectorImageUrl),
+        status: excluded(items.status),
+        executionStatus: excluded(items.executionStatus),
+        errorCode: excluded(items.errorCode),
+        errorMessage: excluded(items.errorMessage),
+        lastUpdatedAt: excluded(items.lastUpdatedAt),
+        pluggyCreatedAt: excluded(items.pluggyCreatedAt),
+        updatedAt: excluded(items.updatedAt),
+      },
+      setWhere: sql`${items.userId} = ${excluded(items.userId)} AND (${anyChanged(changing)})`,
+    })
+    .returning({ id: items.id });
+  if (rows.length > 0) return true;
+  const existing = await db.select({ userId: items.userId }).from(items).where(eq(items.id, item.id)).get();
+  return existing?.userId === userId;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Accounts
+
+/** Our row for a Pluggy account, as later writes need it. */
+export interface LocalAccountRef {
+  id: string;
+  currencyCode: string | null;
+}
+
+/**
+ * Upserts an item's accounts by Pluggy id (our uuid stays stable; balance in minor units) and returns
+ * every local account of the item keyed by Pluggy account id, so transactions can be attached to them.
+ */
+export async function upsertAccounts(
+  db: Db,
+  owner: { userId: string; itemId: string },
+  pluggyAccounts: readonly PluggyAccount[],
+  now: string = nowIso(),
+): Promise<Map<string, LocalAccountRef>> {
+  const changing = [accounts.name, accounts.type, accounts.subtype, accounts.number, accounts.balanceMinor, accounts.currencyCode];
+  const values = dedupeBy(pluggyAccounts, (a) => a.id).map((a) => ({
+    id: newId(),
+    pluggyId: a.id,
+    itemId: owner.itemId,
+    userId: owner.userId,
+    name: a.name ?? a.marketingName ?? null,
+    type: a.type,
+    subtype: a.subtype ?? null,
+    number: a.number ?? null,
+    balanceMinor: typeof a.balance === "number" ? toMinor(a.balance) : null,
+    currencyCode: a.currencyCode ?? null,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  const columns = values[0] ? Object.keys(values[0]).length : 1;
+  const writes = chunk(values, rowsPerStatement(columns)).map((rows) =>
+    db
+      .insert(accounts)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: accounts.pluggyId,
+        set: {
+          name: excluded(accounts.name),
+          type: excluded(accounts.type),
+          subtype: excluded(accounts.subtype),
+          number: excluded(accounts.number),
+          balanceMinor: excluded(accounts.balanceMinor),
+          currencyCode: excluded(accounts.currencyCode),
+          updatedAt: excluded(accounts.updatedAt),
+        },
+        // Only the item's owner's row: a Pluggy account id is never re-attributed to someone else.
+        setWhere: sql`${accounts.userId} = ${excluded(accounts.userId)} AND (${anyChanged(changing)})`,
+      }),
+  );
+  const read = db
+    .select({ id: accounts.id, pluggyId: accounts.pluggyId, currencyCode: accounts.currencyCode })
+    .from(accounts)
+    .where(eq(accounts.itemId, owner.itemId));
+  const [, ...results] = await db.batch([read, ...writes, read]);
+  const after = results.at(-1) as Awaited<typeof read>;
+  return new Map(after.map((a) => [a.pluggyId, { id: a.id, currencyCode: a.currencyCode }]));
+}
+
+/** The item's local accounts keyed by Pluggy account id. */
+export async function localAccountsOf(db: Db, itemId: string): Promise<Map<string, LocalAccountRef>> {
+  const rows = await db
+    .select({ id: accounts.id, pluggyId: accounts.pluggyId, currencyCode: accounts.currencyCode })
+    .from(accounts)
+    .where(eq(accounts.itemId, itemId));
+  return new Map(rows.map((a) => [a.pluggyId, { id: a.id, currencyCode: a.currencyCode }]));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transactions
+
+/** Who owns the transactions being written and where their Pluggy account ids point locally. */
+export interface TransactionOwner {
+  userId: string;
+  itemId: string;
+  /** Pluggy account id → our account. Transactions of an account not in here are skipped (and counted). */
+  accounts: ReadonlyMap<string, LocalAccountRef>;
+}
+
+export interface TransactionUpsertResult {
+  /** Rows that did not exist before. */
+  added: number;
+  /** Existing rows where something changed. */
+  updated: number;
+  /** Existing rows already identical to Pluggy's (nothing written). */
+  unchanged: number;
+  /** Rows whose account is unknown locally (not written). */
+  skipped: number;
+  /** The largest Pluggy `createdAt` among the rows, normalized; null when none carried one. */
+  maxCreatedAt: string | null;
+}
+
+/** Columns whose change makes a stored transaction "updated". `category_id` is handled apart (the user's choice wins). */
+const TRANSACTION_SYNCED_COLUMNS = [
+  transactions.accountId,
+  transactions.itemId,
+  transactions.date,
+  transactions.description,
+  transactions.descriptionFolded,
+  transactions.amountMinor,
+  transactions.currencyCode,
+  transactions.type,
+  transactions.status,
+  transactions.pluggyCategoryId,
+  transactions.pluggyCategoryName,
+  transactions.pluggyCreatedAt,
+];
+
+/**
+ * Upserts a page of Pluggy transactions by Pluggy id: amounts in minor units, the booking date, the
+ * folded description for search, Pluggy's category, and our category from the mapping — but only while
+ * the user has not chosen one (`category_set_by_user`), on insert and on update alike. The user's
+ * choice and `category_version` are never touched. Unchanged rows are not written. One `db.batch`
+ * per call (atomic), each statement within D1's 100-parameter limit.
+ */
+export async function upsertTransactions(
+  db: Db,
+  owner: TransactionOwner,
+  pluggyTransactions: readonly PluggyTransaction[],
+  lookupCategories: CategoryLookup,
+  now: string = nowIso(),
+): Promise<TransactionUpsertResult> {
+  const result: TransactionUpsertResult = { added: 0, updated: 0, unchanged: 0, skipped: 0, maxCreatedAt: null };
+  const known = dedupeBy(pluggyTransactions, (t) => t.id).filter((t) => {
+    if (owner.accounts.has(t.accountId)) return true;
+    result.skipped++;
+    return false;
+  });
+  if (known.length === 0) return result;
+
+  const categoryIds = [...new Set(known.map((t) => t.categoryId).filter((id): id is string => typeof id === "string" && id.length > 0))];
+  const localCategory = categoryIds.length > 0 ? await lookupCategories(categoryIds) : new Map<string, string>();
+
+  const candidateIds = new Map<string, string>();
+  const values = known.map((t) => {
+    const account = owner.accounts.get(t.accountId);
+    const description = t.description ?? t.descriptionRaw ?? "";
+    const createdAt = normalizeInstant(t.createdAt);
+    if (createdAt && (result.maxCreatedAt === null || createdAt > result.maxCreatedAt)) result.maxCreatedAt = createdAt;
+    const id = newId();
+    candidateIds.set(t.id, id);
+    return {
+      id,
+      pluggyId: t.id,
+      userId: owner.userId,
+      accountId: account?.id ?? "",
+      itemId: owner.itemId,
+      date: bookingDate(t.date),
+      description,
+      descriptionFolded: foldForSearch(description),
+      amountMinor: toMinor(t.amount),
+      currencyCode: t.currencyCode ?? account?.currencyCode ?? "BRL",
+      type: t.type,
+      status: t.status ?? "POSTED",
+      categoryId: t.categoryId ? (localCategory.get(t.categoryId) ?? null) : null,
+      categorySetByUser: false,
+      categoryVersion: 0,
+      pluggyCategoryId: t.categoryId ?? null,
+      pluggyCategoryName: t.category ?? null,
+      pluggyCreatedAt: createdAt,
+      createdAt: now,
+      updatedAt: now,
+    };
+  });
+
+  const columns = values[0] ? Object.keys(values[0]).length : 1;
+  const userKeepsCategory = sql`${transactions.categorySetByUser} = 1`;
+  const statements = chunk(values, rowsPerStatement(columns)).map((rows) =>
+    db
+      .insert(transactions)
+      .values(rows)
+      .onConflictDoUpdate({
+        target: transactions.pluggyId,
+        set: {
+          accountId: excluded(transactions.accountId),
+          itemId: excluded(transactions.itemId),
+          date: excluded(transactions.date),
+          description: excluded(transactions.description),
+          descriptionFolded: excluded(transactions.descriptionFolded),
+          amountMinor: excluded(transactions.amountMinor),
+          currencyCode: excluded(transactions.currencyCode),
+          type: excluded(transactions.type),
+          status: excluded(transactions.status),
+          pluggyCategoryId: excluded(transactions.pluggyCategoryId),
+          pluggyCategoryName: excluded(transactions.pluggyCategoryName),
+          pluggyCreatedAt: excluded(transactions.pluggyCreatedAt),
+          categoryId: sql`CASE WHEN ${userKeepsCategory} THEN ${transactions.categoryId} ELSE ${excluded(transactions.categoryId)} END`,
+          updatedAt: excluded(transactions.updatedAt),
+        },
+        // Same owner only, and only when something differs (the category only while the user has not chosen).
+        setWhere: sql`${transactions.userId} = ${excluded(transactions.userId)} AND (${anyChanged(TRANSACTION_SYNCED_COLUMNS)} OR (NOT ${userKeepsCategory} AND ${transactions.categoryId} IS NOT ${excluded(transactions.categoryId)}))`,
+      })
+      .returning({ id: transactions.id, pluggyId: transactions.pluggyId }),
+  );
+  const batch = nonEmpty(statements);
+  if (!batch) return result;
+  const written = await db.batch(batch);
+  for (const rows of written) {
+    for (const row of rows) {
+      if (row.pluggyId !== null && candidateIds.get(row.pluggyId) === row.id) result.added++;
+      else result.updated++;
+    }
+  }
+  result.unchanged = known.length - result.added - result.updated;
+  return result;
+}
+
+/** Pluggy ids per `IN (...)` list, leaving room for the scope's own parameters (≤ 100 in all). */
+const IDS_PER_DELETE = 90;
+
+/**
+ * Removes transactions by Pluggy id (Pluggy said they are gone), with their category-sync jobs, limited
+ * to `scope.itemId` when given so an event about one item cannot remove another's rows. Returns how
+ * many transactions were removed; unknown ids are no-ops, so repeats are harmless.
+ */
+export async function deleteTransactionsByPluggyIds(db: Db, pluggyIds: readonly string[], scope: { itemId?: string } = {}): Promise<number> {
+  const statements = chunk([...new Set(pluggyIds)], IDS_PER_DELETE).flatMap((ids) => {
+    const where = scope.itemId
+      ? sql`${inArray(transactions.pluggyId, ids)} AND ${transactions.itemId} = ${scope.itemId}`
+      : inArray(transactions.pluggyId, ids);
+    return [
+      db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, db.select({ id: transactions.id }).from(transactions).where(where))),
+      db.delete(transactions).where(where),
+    ];
+  });
+  const batch = nonEmpty(statements);
+  if (!batch) return 0;
+  const results = await db.batch(batch);
+  return results.reduce<number>((sum, r, index) => sum + (index % 2 === 1 ? r.meta.changes : 0), 0);
+}
+
+/**
+ * Removes everything we hold about an item — its category-sync jobs, transactions, accounts and the item
+ * row — in one batch (all or nothing). Idempotent: a second call finds nothing.
+ */
+export async function deleteItemData(db: Db, itemId: string): Promise<{ item: boolean; accounts: number; transactions: number }> {
+  const itemTransactionIds = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.itemId, itemId));
+  const [, removedTransactions, removedAccounts, removedItems] = await db.batch([
+    db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, itemTransactionIds)),
+    db.delete(transactions).where(eq(transactions.itemId, itemId)),
+    db.delete(accounts).where(eq(accounts.itemId, itemId)),
+    db.delete(items).where(eq(items.id, itemId)),
+  ]);
+  return { item: removedItems.meta.changes > 0, accounts: removedAccounts.meta.changes, transactions: removedTransactions.meta.changes };
+}
+
+function dedupeBy<T>(values: readonly T[], key: (value: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const value of values) byKey.set(key(value), value); // the last one wins, like a later update
+  return [...byKey.values()];
+}
