@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from "./platform/logger.ts";
 import type { AppBindings } from "./platform/env.ts";
+import { sweepCategorySyncs } from "./category-sync/category-sync.sweeper.ts";
 
 /** A periodic job. Jobs are independent: one failing never stops the others. */
 export type ScheduledJob = (env: AppBindings, logger: Logger, scheduledTime: Date) => Promise<void>;
@@ -11,7 +12,7 @@ export const HOURLY_CRON = "17 * * * *";
 
 /* Each domain adds its job here (one import, one entry). */
 const JOBS: Record<string, Record<string, ScheduledJob>> = {
-  [FREQUENT_CRON]: {},
+  [FREQUENT_CRON]: { "category-sync-sweeper": sweepCategorySyncs },
   [HOURLY_CRON]: {},
 };
 

@@ -1,4 +1,5 @@
 import { createRouter } from "../platform/openapi.ts";
+import { categorySyncAdminRoutes } from "../category-sync/category-sync.admin.index.ts";
 
 /** Mount point; this domain's routes are added here. */
-export const adminRoutes = createRouter();
+export const adminRoutes = createRouter().route("/", categorySyncAdminRoutes);

@@ -1,4 +1,5 @@
 import { createRouter } from "../platform/openapi.ts";
+import { transactionCategoryRoutes } from "./transaction-category.routes.ts";
 
-/** Mount point; this domain's routes are added here. */
-export const categorySyncRoutes = createRouter();
+/** The user side of category sync (`PATCH /api/banking/transactions/{id}/`), mounted at /api/banking. */
+export const categorySyncRoutes = createRouter().route("/", transactionCategoryRoutes);

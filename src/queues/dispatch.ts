@@ -9,6 +9,8 @@ import {
   type EventsQueueMessage,
 } from "./messages.ts";
 import { handleDeadItemSyncMessage, handleItemSyncMessage } from "../sync/item-sync.handler.ts";
+import { handleCategorySync, handleDeadCategorySync } from "../category-sync/category-sync.consumer.ts";
+import { categorySyncBackoff } from "../category-sync/category-sync.config.ts";
 
 type Handlers<M extends { kind: string }> = { [K in M["kind"]]: MessageHandler<Extract<M, { kind: K }>> };
 
@@ -23,6 +25,8 @@ const categorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
 const deadCategorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
 eventHandlers["item.sync"] = handleItemSyncMessage;
 deadEventHandlers["item.sync"] = handleDeadItemSyncMessage;
+categorySyncHandlers["category.sync"] = handleCategorySync;
+deadCategorySyncHandlers["category.sync"] = handleDeadCategorySync;
 
 function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): MessageHandler<M> {
   return async (body, context) => {
@@ -42,7 +46,7 @@ export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppB
     return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);
   }
   if (QUEUE_KIND.categorySync.test(batch.queue)) {
-    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger);
+    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger, categorySyncBackoff(env));
   }
   if (QUEUE_KIND.categorySyncDlq.test(batch.queue)) {
     return consumeBatch(batch, categorySyncMessage, route(deadCategorySyncHandlers), env, ctx, logger);

@@ -1,0 +1,101 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { categories, categoryMappings, transactions } from "../db/schema.ts";
+import type { CategoryDto } from "../banking/banking.schemas.ts";
+import { AppError, notFound, validationError } from "../platform/errors.ts";
+import { newId } from "../platform/ids.ts";
+
+/*
+ * The local category tree (one tree shared by every user), as operators manage it. A category's
+ * Pluggy mapping is shown with it; mappings themselves are managed in mappings.service.ts. Listing
+ * is banking's listCategories (the same whole-tree answer for users and operators).
+ */
+
+function selectCategories(db: Db) {
+  return db
+    .select({ id: categories.id, name: categories.name, parentId: categories.parentId, pluggyCategoryId: categoryMappings.pluggyCategoryId })
+    .from(categories)
+    .leftJoin(categoryMappings, eq(categoryMappings.categoryId, categories.id));
+}
+
+type CategoryJoinRow = Awaited<ReturnType<typeof selectCategories>>[number];
+
+const toCategoryDto = (row: CategoryJoinRow): CategoryDto => ({
+  id: row.id,
+  name: row.name,
+  parent_id: row.parentId,
+  pluggy_category_id: row.pluggyCategoryId,
+});
+
+/** One category, or 404. */
+export async function getCategory(db: Db, id: string): Promise<CategoryDto> {
+  const [row] = await selectCategories(db).where(eq(categories.id, id));
+  if (!row) throw notFound("category");
+  return toCategoryDto(row);
+}
+
+async function parentOf(db: Db, id: string): Promise<{ exists: boolean; parentId: string | null }> {
+  const row = await db.query.categories.findFirst({ columns: { parentId: true }, where: eq(categories.id, id) });
+  return row ? { exists: true, parentId: row.parentId } : { exists: false, parentId: null };
+}
+
+/**
+ * Checks that `parentId` exists and that hanging `id` under it keeps the tree a tree (no category is
+ * its own ancestor). The walk is bounded, so a corrupted tree cannot loop forever.
+ */
+async function assertValidParent(db: Db, parentId: string, id?: string): Promise<void> {
+  if (id !== undefined && parentId === id) throw validationError("parent_id", "a category cannot be its own parent");
+  let current: string | null = parentId;
+  for (let depth = 0; current !== null; depth++) {
+    if (depth > 64) throw validationError("parent_id", "category tree is too deep");
+    const { exists, parentId: next } = await parentOf(db, current);
+    if (!exists) {
+      if (current === parentId) throw validationError("parent_id", "unknown category");
+      break;
+    }
+    if (id !== undefined && next === id) throw validationError("parent_id", "would make the category its own ancestor");
+    current = next;
+  }
+}
+
+/** Creates a category (under `parentId` when given, which must exist). */
+export async function createCategory(db: Db, input: { name: string; parentId?: string | null | undefined }, now: Date = new Date()): Promise<CategoryDto> {
+  if (input.parentId) await assertValidParent(db, input.parentId);
+  const at = now.toISOString();
+  const id = newId();
+  await db.insert(categories).values({ id, name: input.name, parentId: input.parentId ?? null, createdAt: at, updatedAt: at });
+  return getCategory(db, id);
+}
+
+/** Renames and/or moves a category; moving it under itself or a descendant is refused. */
+export async function updateCategory(
+  db: Db,
+  id: string,
+  input: { name?: string | undefined; parentId?: string | null | undefined },
+  now: Date = new Date(),
+): Promise<CategoryDto> {
+  const existing = await db.query.categories.findFirst({ where: eq(categories.id, id) });
+  if (!existing) throw notFound("category");
+  if (input.parentId) await assertValidParent(db, input.parentId, id);
+  const set: Partial<typeof categories.$inferInsert> = { updatedAt: now.toISOString() };
+  if (input.name !== undefined) set.name = input.name;
+  if (input.parentId !== undefined) set.parentId = input.parentId;
+  await db.update(categories).set(set).where(eq(categories.id, id));
+  return getCategory(db, id);
+}
+
+/**
+ * Deletes a category, in one batch with its mapping and its use on transactions (they become
+ * uncategorized). A category with children is a 409: move or delete them first, so nothing is orphaned.
+ */
+export async function deleteCategory(db: Db, id: string, now: Date = new Date()): Promise<void> {
+  const existing = await db.query.categories.findFirst({ where: eq(categories.id, id) });
+  if (!existing) throw notFound("category");
+  const child = await db.query.categories.findFirst({ columns: { id: true }, where: eq(categories.parentId, id) });
+  if (child) throw new AppError("conflict", "category has child categories; move or delete them first");
+  await db.batch([
+    db.update(transactions).set({ categoryId: null, updatedAt: now.toISOString() }).where(eq(transactions.categoryId, id)),
+    db.delete(categoryMappings).where(eq(categoryMappings.categoryId, id)),
+    db.delete(categories).where(eq(categories.id, id)),
+  ]);
+}

@@ -1,0 +1,45 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireUser } from "../platform/auth.ts";
+import { bookmarkRequestHeaders, bookmarkResponseHeaders, writeSession } from "../platform/d1-session.ts";
+import { notFound } from "../platform/errors.ts";
+import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { idParams, transactionSchema } from "../banking/banking.schemas.ts";
+import { getTransaction } from "../banking/transactions.service.ts";
+import { sendDelaySeconds } from "./category-sync.config.ts";
+import { transactionCategoryBody } from "./category-sync.schemas.ts";
+import { changeTransactionCategory } from "./category-change.service.ts";
+
+const patchRoute = createRoute({
+  method: "patch",
+  path: "/transactions/{id}",
+  tags: ["Transactions"],
+  summary: "Set or clear a transaction's category (saved now, synced to Pluggy through the queue)",
+  description:
+    "Saves the choice locally first, then syncs it to Pluggy (`PATCH /transactions/{pluggy_id}` with the mapped `categoryId`) through the category-sync queue. " +
+    "`category_sync.status` is `pending` when a sync was queued, or `skipped` with a reason: the transaction has no Pluggy id, the category has no Pluggy mapping, or the category was cleared. " +
+    "Rapid changes coalesce: only the last one reaches Pluggy.",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser, writeSession] as const,
+  request: {
+    params: idParams,
+    headers: bookmarkRequestHeaders,
+    body: { content: { "application/json": { schema: transactionCategoryBody } }, required: true },
+  },
+  responses: {
+    200: { ...jsonContent(dataOf(transactionSchema), "The updated transaction"), headers: bookmarkResponseHeaders },
+    400: errorResponses[400],
+    401: errorResponses[401],
+    404: errorResponses[404],
+    415: errorResponses[415],
+  },
+});
+
+export const transactionCategoryRoutes = createRouter().openapi(patchRoute, async (c) => {
+  const { id } = c.req.valid("param");
+  const { category } = c.req.valid("json");
+  const db = c.var.db;
+  await changeTransactionCategory({ db, queue: c.env.CATEGORY_SYNC_QUEUE, sendDelaySeconds: sendDelaySeconds(c.env), logger: c.var.logger }, c.var.user.id, id, category);
+  const transaction = await getTransaction(db, c.var.user.id, id);
+  if (!transaction) throw notFound("transaction");
+  return c.json({ data: transaction }, 200);
+});
