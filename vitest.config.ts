@@ -1,7 +1,15 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { createSimulator } from "./simulator/src/sim.app.ts";
 
 const migrations = await readD1Migrations("./migrations");
+
+/** One in-memory Pluggy simulator for the whole run; tests reach it at http://pluggy.test. */
+const pluggySimulator = createSimulator({
+  clientId: "sim-client-id",
+  clientSecret: "sim-client-secret",
+  webhookSecret: "test-webhook-secret-new",
+});
 
 /**
  * Tests run inside workerd against real local D1, R2 and Queues (Miniflare). Pluggy is the only
@@ -21,10 +29,20 @@ export default defineConfig({
           PLUGGY_WEBHOOK_SECRET: "test-webhook-secret-new,test-webhook-secret-old",
           PLUGGY_WEBHOOK_AUTH_TOKEN: "",
           ALLOWED_ORIGINS: "https://app.example.com,http://localhost:5173",
+          // Queue delays are real time in workerd: keep category-sync coalescing and retries short.
+          CATEGORY_SYNC_SEND_DELAY_SECONDS: "1",
+          CATEGORY_SYNC_RETRY_BASE_SECONDS: "1",
+          CATEGORY_SYNC_RETRY_CAP_SECONDS: "1",
+        },
+        outboundService: (request) => {
+          const url = new URL(request.url);
+          if (url.hostname === "pluggy.test") return pluggySimulator.fetch(request as unknown as Request);
+          return new Response(`outbound request to ${url.origin} refused in tests: only http://pluggy.test (the Pluggy simulator) is reachable`, { status: 502 });
         },
         queueConsumers: {
           "finance-hub-events": { maxBatchTimeout: 0.05 },
-          "finance-hub-category-sync": { maxBatchTimeout: 0.05 },
+          // An entry here replaces wrangler.toml's whole consumer entry (shallow merge): repeat the DLQ.
+          "finance-hub-category-sync": { maxBatchTimeout: 0.05, maxBatchSize: 10, maxRetries: 3, deadLetterQueue: "finance-hub-category-sync-dlq" },
           "finance-hub-events-dlq": { maxBatchTimeout: 0.05 },
           "finance-hub-category-sync-dlq": { maxBatchTimeout: 0.05 },
         },

@@ -1,0 +1,91 @@
+import type { SimAccount, SimItem, SimItemError, SimTransaction } from "../../simulator/src/sim.data.ts";
+import type { SimConfig, SimRequestRecord } from "../../simulator/src/sim.state.ts";
+
+/*
+ * The Pluggy simulator's control API, typed, for tests running inside workerd. Outbound requests to
+ * http://pluggy.test reach the simulator (vitest.config.ts `outboundService`). Its state is shared by
+ * every test file running in parallel, so always work with ids you created (uniqueUser(), createItem()).
+ */
+
+export const SIM_URL = "http://pluggy.test";
+
+export type { SimAccount, SimItem, SimTransaction, SimRequestRecord, SimConfig };
+
+async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${SIM_URL}/__sim${path}`, {
+    method,
+    ...(body !== undefined ? { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {}),
+  });
+  if (!response.ok) throw new Error(`simulator ${method} ${path} → ${response.status}: ${await response.text()}`);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+export interface CreateItemInput {
+  clientUserId: string;
+  connectorId?: number;
+  /** Default 2: checking + credit card. */
+  accounts?: number;
+  /** Default 20. */
+  transactionsPerAccount?: number;
+  status?: string;
+  executionStatus?: string;
+  /** Also deliver item/created to the app (needs SIM_APP_WEBHOOK_URL; dev only). */
+  notify?: boolean;
+}
+
+export interface FaultInput {
+  /** Regex tested against the request path, and against path + "?" + query. */
+  path: string;
+  method?: string;
+  /** Omit to only delay (a slow but correct answer). */
+  status?: number;
+  /** Default 1. */
+  times?: number;
+  delayMs?: number;
+  /** 429 only: RateLimit-Reset seconds (default 60). */
+  rateLimitReset?: number;
+  codeDescription?: string;
+  message?: string;
+}
+
+export const sim = {
+  createItem: (input: CreateItemInput) => control<{ item: SimItem; accounts: SimAccount[]; transactionIds: string[] }>("POST", "/items", input),
+
+  addTransactions: async (itemId: string, input: { accountId?: string; count?: number; transactions?: Partial<SimTransaction>[] } = {}) =>
+    (await control<{ transactions: SimTransaction[] }>("POST", `/items/${itemId}/transactions`, input)).transactions,
+
+  updateTransaction: async (id: string, fields: Partial<SimTransaction>) =>
+    (await control<{ transaction: SimTransaction }>("PATCH", `/transactions/${id}`, fields)).transaction,
+
+  deleteTransaction: (id: string) => control<void>("DELETE", `/transactions/${id}`),
+
+  updateItem: async (id: string, fields: { status?: string; executionStatus?: string; error?: SimItemError | null }) =>
+    (await control<{ item: SimItem }>("PATCH", `/items/${id}`, fields)).item,
+
+  /** Removes the item at the simulator silently (no webhook). */
+  deleteItem: (id: string) => control<void>("DELETE", `/items/${id}`),
+
+  getItemState: (id: string) => control<{ item: SimItem; accounts: SimAccount[]; transactions: SimTransaction[] }>("GET", `/items/${id}`),
+
+  /** Injects a fault; returns its id (for clearFault). */
+  fault: async (input: FaultInput) => (await control<{ id: string }>("POST", "/faults", input)).id,
+
+  clearFault: (id: string) => control<void>("DELETE", `/faults/${id}`),
+
+  /** Pluggy API requests the simulator received, oldest first. */
+  requests: async (filter: { path?: string; method?: string; clientId?: string } = {}) => {
+    const query = new URLSearchParams(Object.entries(filter).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return (await control<{ data: SimRequestRecord[] }>("GET", `/requests?${query.toString()}`)).data;
+  },
+
+  /** The exact body and headers Pluggy would send for `payload` (signed with the test webhook secret unless `secret`). */
+  signWebhook: (payload: Record<string, unknown>, secret?: string) =>
+    control<{ body: string; headers: Record<string, string> }>("POST", "/webhooks/sign", { payload, ...(secret !== undefined ? { secret } : {}) }),
+
+  /** Global: affects every test running now. Prefer per-item state; restore what you change. */
+  setConfig: async (config: Partial<SimConfig>) => (await control<{ config: SimConfig }>("PUT", "/config", config)).config,
+};
+
+/** A request path regex that matches exactly this path (ids contain no regex metacharacters but `-`). */
+export const exactPath = (path: string): string => `^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
