@@ -14,14 +14,17 @@ export const BOOKMARK_HEADER = "X-D1-Bookmark";
  */
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
 
-/** OpenAPI documentation of the optional request header (validation happens in the middleware). */
+/**
+ * OpenAPI documentation of the optional request header (the middleware validates it first; the key is
+ * lower case because Hono's header validator sees lower-cased names).
+ */
 export const bookmarkRequestHeaders = z.object({
   "x-d1-bookmark": z
     .string()
-    .regex(BOOKMARK)
+    .regex(new RegExp(`^(?:${BOOKMARK.source.slice(1, -1)})?$`, "i"))
     .optional()
     .openapi({
-      param: { name: BOOKMARK_HEADER, in: "header" },
+      param: { in: "header" },
       description: "A bookmark from an earlier response's X-D1-Bookmark: this read sees at least that state.",
       example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
     }),
@@ -60,7 +63,8 @@ export interface D1SessionVariables {
 export function d1Session(options: D1SessionOptions = {}) {
   const constraint = options.constraint ?? "first-unconstrained";
   return createMiddleware<{ Bindings: AppBindings; Variables: D1SessionVariables }>(async (c, next) => {
-    const incoming = c.req.header(BOOKMARK_HEADER);
+    // An empty header is "no bookmark yet" (clients often send `bookmark ?? ""`), not an error.
+    const incoming = c.req.header(BOOKMARK_HEADER)?.trim() || undefined;
     if (incoming !== undefined && !BOOKMARK.test(incoming)) {
       throw new AppError("validation_error", `${BOOKMARK_HEADER}: not a D1 bookmark`, {
         details: [{ field: BOOKMARK_HEADER, message: "not a D1 bookmark (send back the value of an earlier X-D1-Bookmark response header)" }],
