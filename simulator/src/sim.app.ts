@@ -183,6 +183,16 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     return c.json({ item: created.item, accounts: created.accounts, transactionIds: created.transactions.map((t) => t.id), ...(notification ? { notification } : {}) }, 201);
   });
 
+  control.get("/items", (c) => {
+    const clientUserId = c.req.query("clientUserId");
+    if (!clientUserId) return pluggyError(400, "clientUserId is required", "INVALID_PARAMETERS");
+    const data = [...state.items.keys()].flatMap((id) => {
+      const item = state.getItem(id);
+      return item && item.clientUserId === clientUserId ? [{ item, accounts: state.accountsOf(id) }] : [];
+    });
+    return c.json({ data });
+  });
+
   control.get("/items/:id", (c) => {
     const item = state.getItem(c.req.param("id"));
     if (!item) return pluggyError(404, "Item not found", "ITEM_NOT_FOUND");

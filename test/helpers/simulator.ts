@@ -66,6 +66,10 @@ export const sim = {
   /** Removes the item at the simulator silently (no webhook). */
   deleteItem: (id: string) => control<void>("DELETE", `/items/${id}`),
 
+  /** A client user's items at the simulator (e.g. the seeded "sandbox-user"). */
+  itemsOf: async (clientUserId: string) =>
+    (await control<{ data: { item: SimItem; accounts: SimAccount[] }[] }>("GET", `/items?clientUserId=${encodeURIComponent(clientUserId)}`)).data,
+
   getItemState: (id: string) => control<{ item: SimItem; accounts: SimAccount[]; transactions: SimTransaction[] }>("GET", `/items/${id}`),
 
   /** Injects a fault; returns its id (for clearFault). */
