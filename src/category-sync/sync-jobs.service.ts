@@ -127,7 +127,7 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
   } catch (error) {
     const reason = error instanceof PluggyError ? error.reason : error instanceof Error ? error.message : String(error);
     if (error instanceof PluggyError && !error.transient) {
-      await finish(db, message, { status: "failed", lastError: reason, pluggyCategoryId: mapping.pluggyCategoryId }, now());
+      await finish(db, message, { status: "failed", lastError: reason, pluggyCategoryId: mapping.pluggyCategoryId, attempted: true }, now());
       return "failed";
     }
     await recordAttempt(db, message, reason, mapping.pluggyCategoryId, now());
@@ -183,14 +183,14 @@ async function resyncIfOverwritten(deps: SyncDeps, message: CategorySyncMessage,
 async function finish(
   db: Db,
   message: CategorySyncMessage,
-  outcome: { status: "failed" | "dead"; lastError: string; pluggyCategoryId?: string },
+  outcome: { status: "failed" | "dead"; lastError: string; pluggyCategoryId?: string; attempted?: boolean },
   at: Date,
 ): Promise<boolean> {
   const [row] = await db
     .update(categorySyncJobs)
     .set({
       status: outcome.status,
-      ...(outcome.status === "failed" ? { attempts: sql`${categorySyncJobs.attempts} + 1` } : {}),
+      ...(outcome.attempted ? { attempts: sql`${categorySyncJobs.attempts} + 1` } : {}),
       lastError: outcome.lastError,
       ...(outcome.pluggyCategoryId ? { pluggyCategoryId: outcome.pluggyCategoryId } : {}),
       updatedAt: at.toISOString(),
