@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from "./platform/logger.ts";
 import type { AppBindings } from "./platform/env.ts";
 import { sweepCategorySyncs } from "./category-sync/category-sync.sweeper.ts";
+import { purgeWebhookBodiesJob, sweepWebhookEventsJob } from "./webhooks/webhooks.jobs.ts";
 
 /** A periodic job. Jobs are independent: one failing never stops the others. */
 export type ScheduledJob = (env: AppBindings, logger: Logger, scheduledTime: Date) => Promise<void>;
@@ -12,8 +13,8 @@ export const HOURLY_CRON = "17 * * * *";
 
 /* Each domain adds its job here (one import, one entry). */
 const JOBS: Record<string, Record<string, ScheduledJob>> = {
-  [FREQUENT_CRON]: { "category-sync-sweeper": sweepCategorySyncs },
-  [HOURLY_CRON]: {},
+  [FREQUENT_CRON]: { "category-sync-sweeper": sweepCategorySyncs, "webhook-sweeper": sweepWebhookEventsJob },
+  [HOURLY_CRON]: { "webhook-retention": purgeWebhookBodiesJob },
 };
 
 /** The Worker's `scheduled` entry point. */

@@ -1,5 +1,6 @@
 import { createRouter } from "../platform/openapi.ts";
 import { categorySyncAdminRoutes } from "../category-sync/category-sync.admin.index.ts";
+import { webhookAdminRoutes } from "../webhooks/webhooks.admin.routes.ts";
 
 /** Mount point; this domain's routes are added here. */
-export const adminRoutes = createRouter().route("/", categorySyncAdminRoutes);
+export const adminRoutes = createRouter().route("/", categorySyncAdminRoutes).route("/", webhookAdminRoutes);

@@ -11,6 +11,7 @@ import {
 import { handleDeadItemSyncMessage, handleItemSyncMessage } from "../sync/item-sync.handler.ts";
 import { handleCategorySync, handleDeadCategorySync } from "../category-sync/category-sync.consumer.ts";
 import { categorySyncBackoff } from "../category-sync/category-sync.config.ts";
+import { handleDeadWebhookProcess, handleWebhookProcess } from "../webhooks/webhooks.consumer.ts";
 
 type Handlers<M extends { kind: string }> = { [K in M["kind"]]: MessageHandler<Extract<M, { kind: K }>> };
 
@@ -25,6 +26,8 @@ const categorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
 const deadCategorySyncHandlers: Partial<Handlers<CategorySyncMessage>> = {};
 eventHandlers["item.sync"] = handleItemSyncMessage;
 deadEventHandlers["item.sync"] = handleDeadItemSyncMessage;
+eventHandlers["webhook.process"] = handleWebhookProcess;
+deadEventHandlers["webhook.process"] = handleDeadWebhookProcess;
 categorySyncHandlers["category.sync"] = handleCategorySync;
 deadCategorySyncHandlers["category.sync"] = handleDeadCategorySync;
 

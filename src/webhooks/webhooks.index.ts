@@ -1,4 +1,5 @@
 import { createRouter } from "../platform/openapi.ts";
+import { webhookIntakeRoutes } from "./webhook-intake.routes.ts";
 
-/** Mount point; this domain's routes are added here. */
-export const webhookRoutes = createRouter();
+/** Pluggy's webhook intake, mounted at /api/banking (POST /api/banking/pluggy/webhook/). */
+export const webhookRoutes = createRouter().route("/", webhookIntakeRoutes);

@@ -1,0 +1,95 @@
+/*
+ * Webhook authentication, kept pure (bytes and strings in, a verdict out) so it is tested with known
+ * vectors and reused by anything that needs to re-check a stored body.
+ *
+ * - `X-Pluggy-Signature`: hex HMAC-SHA256 of the raw body bytes, optionally prefixed `sha256=`, either
+ *   case. Checked with `crypto.subtle.verify`, which compares in constant time, against each configured
+ *   key in order (PLUGGY_WEBHOOK_SECRET is a comma-separated list so a key can be rotated without a gap).
+ * - `X-Webhook-Token` (Pluggy's header-secret scheme): both sides are hashed to equal-length digests and
+ *   compared with `crypto.subtle.timingSafeEqual`, so neither the content nor the length leaks.
+ */
+
+/** Which configured key verified a body: `key:<index>` into PLUGGY_WEBHOOK_SECRET, or `none` when no key is configured. */
+export type MatchedKey = `key:${number}` | "none";
+
+export type SignatureVerdict =
+  | { ok: true; matchedKey: MatchedKey }
+  | { ok: false; reason: "missing_signature" | "malformed_signature" | "no_matching_key" };
+
+const SIGNATURE = /^(?:sha256=)?([0-9a-f]{64})$/i;
+
+/* Imported HMAC keys, per isolate: importing costs more than verifying a small body. */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+const encoder = new TextEncoder();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify", "sign"]);
+    key.catch(() => hmacKeys.delete(secret));
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+/** Lower-case hex of a byte buffer. */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let out = "";
+  for (const byte of view) out += byte.toString(16).padStart(2, "0");
+  return out;
+}
+
+/** Lower-case hex SHA-256 of `bytes` (the archive's integrity key). */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer> | ArrayBuffer): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+/** Hex HMAC-SHA256 of `body` under `secret`: what a sender puts in `X-Pluggy-Signature` (used by tests and tools). */
+export async function signBody(body: Uint8Array<ArrayBuffer> | string, secret: string): Promise<string> {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  return toHex(await crypto.subtle.sign("HMAC", await hmacKey(secret), bytes));
+}
+
+/**
+ * Checks `X-Pluggy-Signature` against every configured key (first match wins, so list the newest key
+ * first). With no key configured every body is accepted as `none`: the caller logs the warning.
+ */
+export async function verifySignature(
+  body: Uint8Array<ArrayBuffer>,
+  header: string | null | undefined,
+  secrets: readonly string[],
+): Promise<SignatureVerdict> {
+  if (secrets.length === 0) return { ok: true, matchedKey: "none" };
+  if (header === null || header === undefined || header.trim() === "") return { ok: false, reason: "missing_signature" };
+  const match = SIGNATURE.exec(header.trim());
+  if (!match?.[1]) return { ok: false, reason: "malformed_signature" };
+  const signature = hexToBytes(match[1]);
+  for (const [index, secret] of secrets.entries()) {
+    if (await crypto.subtle.verify("HMAC", await hmacKey(secret), signature, body)) return { ok: true, matchedKey: `key:${index}` };
+  }
+  return { ok: false, reason: "no_matching_key" };
+}
+
+/* Digest of the configured token, per isolate (the token itself never changes within one). */
+const expectedTokenDigests = new Map<string, Promise<ArrayBuffer>>();
+
+/**
+ * Constant-time equality of the presented `X-Webhook-Token` with the configured one. Hashing first
+ * gives `timingSafeEqual` the equal-length inputs it needs and hides the token's length.
+ */
+export async function tokenMatches(presented: string | null | undefined, expected: string): Promise<boolean> {
+  let expectedDigest = expectedTokenDigests.get(expected);
+  if (!expectedDigest) {
+    expectedDigest = crypto.subtle.digest("SHA-256", encoder.encode(expected));
+    expectedTokenDigests.set(expected, expectedDigest);
+  }
+  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented ?? "")), expectedDigest]);
+  return crypto.subtle.timingSafeEqual(a, b) && presented !== null && presented !== undefined;
+}

@@ -1,0 +1,112 @@
+import { z } from "@hono/zod-openapi";
+import { createDb } from "../db/client.ts";
+import { splitList } from "../platform/env.ts";
+import { AppError } from "../platform/errors.ts";
+import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { BodyTooLargeError, readCappedBody } from "./read-capped-body.ts";
+import { acceptDelivery } from "./webhook-intake.service.ts";
+import { incrementWebhookCounter, WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
+import { sha256Hex, tokenMatches, verifySignature } from "./verify-signature.ts";
+
+/** Contract §5: larger bodies are refused with 413, and never read past this. */
+export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
+/** The limiter's period (wrangler.toml `[[ratelimits]]`): how long a limited sender should wait. */
+const RATE_LIMIT_PERIOD_SECONDS = 60;
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+const intakeResult = z
+  .object({
+    event_id: z.string(),
+    status: z.enum(["accepted", "duplicate"]),
+  })
+  .openapi("WebhookIntakeResult");
+
+export const webhookIntakeRoutes = createRouter();
+
+// Documented here, handled below without a validator: the signature covers the raw bytes, so the body
+// is read (capped) and verified by hand before anything parses it.
+webhookIntakeRoutes.openAPIRegistry.registerPath({
+  method: "post",
+  path: "/pluggy/webhook",
+  tags: ["Webhooks"],
+  summary: "Pluggy webhook intake: verified, archived in R2, queued; answers before any processing",
+  description:
+    "Authenticated by `X-Pluggy-Signature` (hex HMAC-SHA256 of the raw body, optional `sha256=` prefix, any of the keys in " +
+    "PLUGGY_WEBHOOK_SECRET) and, when PLUGGY_WEBHOOK_AUTH_TOKEN is set, `X-Webhook-Token`. Body ≤ 256 KiB. A repeated `eventId` " +
+    "answers `duplicate` and is not processed again. Any storage failure answers 503 so Pluggy delivers again.",
+  request: {
+    headers: z.object({
+      "X-Pluggy-Signature": z.string().optional().openapi({ example: "sha256=3f1c…" }),
+      "X-Webhook-Token": z.string().optional(),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.looseObject({ event: z.string(), eventId: z.string(), itemId: z.string().optional() }).openapi("PluggyWebhookBody"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(dataOf(intakeResult), "Accepted, or a duplicate of an event already accepted"),
+    400: errorResponses[400],
+    401: jsonContent(errorResponses[401].content["application/json"].schema, "`invalid_signature`: missing or wrong signature or token; nothing stored"),
+    413: errorResponses[413],
+    415: errorResponses[415],
+    429: errorResponses[429],
+    503: jsonContent(errorResponses[503].content["application/json"].schema, "Could not store the delivery; Pluggy retries"),
+  },
+});
+
+webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
+  const env = c.env;
+  const logger = c.var.logger;
+  const requestId = c.var.requestId;
+  const receivedAt = new Date().toISOString();
+  const db = createDb(env.DB);
+  const countRefused = () => c.executionCtx.waitUntil(incrementWebhookCounter(db, WEBHOOK_COUNTERS.refused, receivedAt).catch(() => undefined));
+
+  // The limiter answers while the body streams in.
+  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
+  const limited = env.WEBHOOK_RATE_LIMITER.limit({ key: `webhook:${ip}` }).catch((error: unknown) => {
+    logger.warn("webhook rate limiter unavailable; not limiting", { error });
+    return { success: true };
+  });
+
+  const contentType = c.req.header("Content-Type");
+  if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
+    throw new AppError("unsupported_media_type", "webhook body must be application/json");
+  }
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readCappedBody(c.req.raw, MAX_WEBHOOK_BODY_BYTES);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    countRefused();
+    throw new AppError("payload_too_large", `webhook body exceeds ${MAX_WEBHOOK_BODY_BYTES} bytes`);
+  }
+  if (!(await limited).success) {
+    throw new AppError("rate_limited", "too many webhook deliveries from this address", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
+  }
+
+  const secrets = splitList(env.PLUGGY_WEBHOOK_SECRET);
+  const expectedToken = env.PLUGGY_WEBHOOK_AUTH_TOKEN;
+  const [tokenOk, verdict, sha256] = await Promise.all([
+    expectedToken ? tokenMatches(c.req.header("X-Webhook-Token"), expectedToken) : Promise.resolve(true),
+    verifySignature(bytes, c.req.header("X-Pluggy-Signature"), secrets),
+    sha256Hex(bytes),
+  ]);
+  if (!tokenOk || !verdict.ok) {
+    logger.warn("webhook refused: authentication failed", { reason: tokenOk ? (verdict.ok ? null : verdict.reason) : "token_mismatch", ip });
+    countRefused();
+    throw new AppError("invalid_signature", "missing or invalid webhook signature");
+  }
+  if (verdict.matchedKey === "none") logger.warn("PLUGGY_WEBHOOK_SECRET is not set: accepted a webhook without checking its signature");
+
+  const result = await acceptDelivery(
+    { db, bucket: env.WEBHOOK_ARCHIVE, queue: env.EVENTS_QUEUE, logger, waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+    { bytes, sha256, contentType: contentType ?? "application/json", matchedKey: verdict.matchedKey, requestId, receivedAt },
+  );
+  return c.json({ data: { event_id: result.eventId, status: result.status } }, 200);
+});

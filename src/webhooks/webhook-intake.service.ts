@@ -1,0 +1,211 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { webhookEvents } from "../db/schema.ts";
+import { AppError } from "../platform/errors.ts";
+import type { Logger } from "../platform/logger.ts";
+import type { EventsQueueMessage } from "../queues/messages.ts";
+import { eventArchiveKey, putBody, putIfAbsent, rejectedArchiveKey, storedSha256, type ArchivedBody } from "./webhook-archive.ts";
+import { incrementWebhookCounter } from "./webhook-metrics.ts";
+import { webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
+
+export interface IntakeDeps {
+  db: Db;
+  bucket: R2Bucket;
+  queue: Queue;
+  logger: Logger;
+  /** Work that must finish but must not delay Pluggy's answer (counters, clean-up). */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface VerifiedDelivery {
+  bytes: Uint8Array<ArrayBuffer>;
+  sha256: string;
+  contentType: string;
+  matchedKey: string;
+  requestId: string;
+  receivedAt: string;
+}
+
+export type IntakeResult = { eventId: string; status: "accepted" | "duplicate" };
+
+type Parsed = { ok: true; payload: WebhookPayload } | { ok: false; field: string; message: string; event?: string; itemId?: string };
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** Decodes and validates a verified body; never throws. */
+export function parseDelivery(bytes: Uint8Array): Parsed {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return { ok: false, field: "body", message: "body is not valid UTF-8 JSON" };
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, field: "body", message: "body must be a JSON object" };
+  const parsed = webhookPayloadSchema.safeParse(json);
+  if (parsed.success) return { ok: true, payload: parsed.data };
+  const issue = parsed.error.issues[0];
+  const record = json as Record<string, unknown>;
+  return {
+    ok: false,
+    field: issue?.path.map(String).join(".") || "body",
+    message: issue?.message ?? "invalid payload",
+    ...(typeof record["event"] === "string" ? { event: record["event"].slice(0, 128) } : {}),
+    ...(typeof record["itemId"] === "string" ? { itemId: record["itemId"].slice(0, 128) } : {}),
+  };
+}
+
+const unavailable = (cause?: unknown) =>
+  new AppError("upstream_unavailable", "the webhook could not be stored; retry later", { headers: { "Retry-After": "5" }, cause });
+
+/**
+ * Accepts one verified delivery: the exact bytes to R2, the event row to D1 (keyed by `eventId`,
+ * insert-or-ignore tells a duplicate) and a `webhook.process` message, all three at once so the
+ * answer costs one round trip. Only when every write needed for durability succeeded is it
+ * `accepted`; otherwise a 503 makes Pluggy deliver again.
+ *
+ * Why duplicates are safe although the three writes race:
+ * - R2 is written create-only, so a duplicate never overwrites stored bytes. If the row's owner finds
+ *   the key already taken (a concurrent duplicate or an earlier half-failed attempt got there first)
+ *   it checks the stored sha256 and rewrites the object only when it differs, so the row and its
+ *   bytes always agree.
+ * - The row decides: one insert wins; every other delivery learns `duplicate` from the empty RETURNING.
+ * - A duplicate's queue message is harmless: the consumer claims an event with a conditional
+ *   `received → processing` update, so only one message ever processes it, and a processed event
+ *   is never claimed again (only an explicit replay moves it back to `received`).
+ * - A duplicate that landed on another day's key (Pluggy retrying across midnight) deletes its own
+ *   orphan copy afterwards, so erasure and retention, which follow the row's `r2_key`, miss nothing.
+ * Signed but invalid bodies are kept under `rejected/` with a `rejected` row, then refused with 400.
+ */
+export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDelivery): Promise<IntakeResult> {
+  const parsed = parseDelivery(delivery.bytes);
+  if (!parsed.ok) {
+    await recordRejected(deps, delivery, parsed);
+    throw new AppError("validation_error", `${parsed.field}: ${parsed.message}`, { details: [{ field: parsed.field, message: parsed.message }] });
+  }
+  const { eventId, event, itemId } = parsed.payload;
+  const key = eventArchiveKey(eventId, delivery.receivedAt);
+  const body: ArchivedBody = { ...delivery };
+  const message: EventsQueueMessage = { kind: "webhook.process", eventId };
+
+  const [archived, inserted, queued] = await Promise.allSettled([
+    putIfAbsent(deps.bucket, key, body),
+    deps.db
+      .insert(webhookEvents)
+      .values({
+        eventId,
+        event,
+        itemId: itemId ?? null,
+        status: "received",
+        receivedAt: delivery.receivedAt,
+        bodySha256: delivery.sha256,
+        r2Key: key,
+        contentType: delivery.contentType,
+        matchedKey: delivery.matchedKey,
+        requestId: delivery.requestId,
+        updatedAt: delivery.receivedAt,
+      })
+      .onConflictDoNothing({ target: webhookEvents.eventId })
+      .returning({ eventId: webhookEvents.eventId }),
+    deps.queue.send(message),
+  ]);
+  const log = deps.logger.child({ event_id: eventId, event });
+
+  if (inserted.status === "rejected") {
+    log.error("webhook row insert failed", { error: inserted.reason });
+    throw unavailable(inserted.reason);
+  }
+  if (archived.status === "rejected") {
+    // Without the bytes nothing is safe to acknowledge, duplicate or not: Pluggy must send them again.
+    log.error("webhook archive write failed", { error: archived.reason });
+    throw unavailable(archived.reason);
+  }
+  const owner = inserted.value.length > 0;
+
+  if (!owner) {
+    deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, sha256: delivery.sha256, at: delivery.receivedAt }));
+    if (queued.status === "rejected") log.warn("duplicate's queue send failed (the original's message or the sweeper covers it)", { error: queued.reason });
+    log.info("duplicate webhook", { matched_key: delivery.matchedKey });
+    return { eventId, status: "duplicate" };
+  }
+
+  if (!archived.value) {
+    // The key was already taken: by a concurrent duplicate, or by an earlier attempt whose row write
+    // failed. Make sure the stored bytes are the ones this row describes.
+    try {
+      const stored = await storedSha256(deps.bucket, key);
+      if (stored !== delivery.sha256) {
+        log.warn("archived copy differs from the accepted body; rewriting it", { stored_sha256: stored ?? null });
+        await putBody(deps.bucket, key, body);
+      }
+    } catch (error) {
+      log.error("could not confirm the archived copy", { error });
+      throw unavailable(error);
+    }
+  }
+  if (queued.status === "rejected") {
+    // The row is `received`, so the sweeper would re-queue it; answering 503 also makes Pluggy retry now.
+    log.error("webhook queue send failed", { error: queued.reason });
+    throw unavailable(queued.reason);
+  }
+  return { eventId, status: "accepted" };
+}
+
+/** Counts the duplicate and removes a copy that no row points at. Never throws. */
+async function afterDuplicate(
+  deps: IntakeDeps,
+  duplicate: { eventId: string; key: string; wrote: boolean; sha256: string; at: string },
+): Promise<void> {
+  try {
+    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, "webhooks.duplicate", duplicate.at)];
+    if (duplicate.wrote) {
+      tasks.push(
+        (async () => {
+          const [row] = await deps.db
+            .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256 })
+            .from(webhookEvents)
+            .where(eq(webhookEvents.eventId, duplicate.eventId))
+            .limit(1);
+          if (row && row.r2Key !== duplicate.key) {
+            await deps.bucket.delete(duplicate.key);
+          } else if (row && row.bodySha256 !== duplicate.sha256) {
+            deps.logger.warn("a duplicate with different bytes filled the event's archive key", { event_id: duplicate.eventId });
+          }
+        })(),
+      );
+    }
+    await Promise.all(tasks);
+  } catch (error) {
+    deps.logger.warn("duplicate bookkeeping failed", { event_id: duplicate.eventId, error });
+  }
+}
+
+/**
+ * Keeps a signed delivery that is not a valid event: bytes under `rejected/`, and a `rejected` row with
+ * a synthetic id so operators and metrics see it. Best effort: the answer is a 400 either way.
+ */
+async function recordRejected(deps: IntakeDeps, delivery: VerifiedDelivery, parsed: Extract<Parsed, { ok: false }>): Promise<void> {
+  const id = crypto.randomUUID();
+  const eventId = `rejected:${id}`;
+  const key = rejectedArchiveKey(id, delivery.receivedAt);
+  const results = await Promise.allSettled([
+    putBody(deps.bucket, key, delivery),
+    deps.db.insert(webhookEvents).values({
+      eventId,
+      event: parsed.event ?? "(invalid)",
+      itemId: parsed.itemId ?? null,
+      status: "rejected",
+      lastError: `${parsed.field}: ${parsed.message}`,
+      receivedAt: delivery.receivedAt,
+      bodySha256: delivery.sha256,
+      r2Key: key,
+      contentType: delivery.contentType,
+      matchedKey: delivery.matchedKey,
+      requestId: delivery.requestId,
+      updatedAt: delivery.receivedAt,
+    }),
+  ]);
+  for (const result of results) {
+    if (result.status === "rejected") deps.logger.error("could not keep a rejected webhook", { event_id: eventId, error: result.reason });
+  }
+  deps.logger.warn("signed webhook is not a valid event", { event_id: eventId, field: parsed.field, reason: parsed.message });
+}

@@ -1,0 +1,211 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createDb } from "../db/client.ts";
+import { createPluggyClient } from "../pluggy/pluggy.client.ts";
+import { requireAdmin } from "../platform/auth.ts";
+import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
+import { createPluggyWebhook, deletePluggyWebhook, listPluggyWebhooks } from "./pluggy-webhooks.service.ts";
+import { getWebhookEvent, getWebhookEventRaw, listWebhookEvents, replayWebhookEvent, replayWebhookEvents } from "./webhook-events.service.ts";
+import {
+  bulkReplayBody,
+  bulkReplayResultSchema,
+  createPluggyWebhookBody,
+  eventIdParams,
+  pluggyWebhookIdParams,
+  pluggyWebhookSchema,
+  replayQueuedSchema,
+  webhookEventDetailSchema,
+  webhookEventListQuery,
+  webhookEventSchema,
+} from "./webhooks.schemas.ts";
+
+const security = [{ bearerAuth: [] }];
+const authErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
+const eventTags = ["Admin: webhook events"];
+const subscriptionTags = ["Admin: Pluggy webhooks"];
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/webhook-events",
+  tags: eventTags,
+  summary: "Webhook events, newest first (filters: status, event, item_id, received_from, received_to; keyset cursor)",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { query: webhookEventListQuery },
+  responses: { 200: jsonContent(listOf(webhookEventSchema), "A page of events"), 400: errorResponses[400], ...authErrors },
+});
+
+const bulkReplayRoute = createRoute({
+  method: "post",
+  path: "/webhook-events/replay",
+  tags: eventTags,
+  summary: "Replay every event matching a filter (oldest first, ≤ 1000 per call; dry_run queues nothing)",
+  description:
+    "Rejected deliveries, purged bodies and events being processed right now are never selected. Each event goes back to " +
+    "`received` with `replay_count + 1` and is queued; the consumer checks the archived body against `body_sha256` before use. " +
+    "`matched` counts every replayable match from the cursor on; continue with `next_cursor` while it is not null.",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { body: jsonBody(bulkReplayBody) },
+  responses: {
+    202: jsonContent(dataOf(bulkReplayResultSchema), "Matched, queued (0 on a dry run) and the selected event ids"),
+    400: errorResponses[400],
+    ...authErrors,
+    415: errorResponses[415],
+    503: errorResponses[503],
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/webhook-events/{event_id}",
+  tags: eventTags,
+  summary: "One webhook event with its parsed payload",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { params: eventIdParams },
+  responses: { 200: jsonContent(dataOf(webhookEventDetailSchema), "The event"), ...authErrors, 404: errorResponses[404] },
+});
+
+const rawRoute = createRoute({
+  method: "get",
+  path: "/webhook-events/{event_id}/raw",
+  tags: eventTags,
+  summary: "The exact bytes received, with their original content type",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { params: eventIdParams },
+  responses: {
+    200: {
+      description: "The archived body, byte for byte (`X-Body-Sha256` carries its hex SHA-256)",
+      content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    },
+    ...authErrors,
+    404: errorResponses[404],
+    410: errorResponses[410],
+  },
+});
+
+const replayRoute = createRoute({
+  method: "post",
+  path: "/webhook-events/{event_id}/replay",
+  tags: eventTags,
+  summary: "Re-process one event from its R2 copy (checked against body_sha256)",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { params: eventIdParams },
+  responses: {
+    202: jsonContent(dataOf(replayQueuedSchema), "Queued"),
+    ...authErrors,
+    404: errorResponses[404],
+    409: jsonContent(errorResponses[409].content["application/json"].schema, "A rejected delivery, an event being processed right now, or a corrupt copy"),
+    410: errorResponses[410],
+    503: errorResponses[503],
+  },
+});
+
+const listSubscriptionsRoute = createRoute({
+  method: "get",
+  path: "/pluggy-webhooks",
+  tags: subscriptionTags,
+  summary: "Our application's webhook subscriptions at Pluggy",
+  security,
+  middleware: [requireAdmin] as const,
+  responses: { 200: jsonContent(dataOf(z.array(pluggyWebhookSchema)), "Subscriptions"), ...authErrors, 502: errorResponses[502], 503: errorResponses[503] },
+});
+
+const createSubscriptionRoute = createRoute({
+  method: "post",
+  path: "/pluggy-webhooks",
+  tags: subscriptionTags,
+  summary: "Subscribe a public https URL at Pluggy (event `all` by default), sending PLUGGY_WEBHOOK_AUTH_TOKEN as X-Webhook-Token",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { body: jsonBody(createPluggyWebhookBody) },
+  responses: {
+    201: jsonContent(dataOf(pluggyWebhookSchema), "Created at Pluggy"),
+    400: errorResponses[400],
+    ...authErrors,
+    415: errorResponses[415],
+    429: errorResponses[429],
+    502: errorResponses[502],
+    503: errorResponses[503],
+  },
+});
+
+const deleteSubscriptionRoute = createRoute({
+  method: "delete",
+  path: "/pluggy-webhooks/{id}",
+  tags: subscriptionTags,
+  summary: "Remove a webhook subscription at Pluggy",
+  security,
+  middleware: [requireAdmin] as const,
+  request: { params: pluggyWebhookIdParams },
+  responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponses[404], 502: errorResponses[502], 503: errorResponses[503] },
+});
+
+/** Admin: webhook events (list, inspect, raw bytes, replay) and the webhook subscription at Pluggy. */
+export const webhookAdminRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const query = c.req.valid("query");
+    const { data, nextCursor } = await listWebhookEvents(
+      createDb(c.env.DB),
+      { status: query.status, event: query.event, itemId: query.item_id, receivedFrom: query.received_from, receivedTo: query.received_to },
+      { limit: query.limit, cursor: query.cursor },
+    );
+    return c.json({ data, next_cursor: nextCursor }, 200);
+  })
+  .openapi(bulkReplayRoute, async (c) => {
+    const body = c.req.valid("json");
+    const result = await replayWebhookEvents(
+      createDb(c.env.DB),
+      c.env.EVENTS_QUEUE,
+      {
+        status: body.status,
+        event: body.event,
+        itemId: body.item_id,
+        receivedFrom: body.received_from,
+        receivedTo: body.received_to,
+        limit: body.limit,
+        dryRun: body.dry_run,
+        cursor: body.cursor,
+      },
+      c.var.logger,
+    );
+    return c.json({ data: result }, 202);
+  })
+  .openapi(getRoute, async (c) => {
+    const event = await getWebhookEvent(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.req.valid("param").event_id);
+    return c.json({ data: event }, 200);
+  })
+  .openapi(rawRoute, async (c) => {
+    const raw = await getWebhookEventRaw(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.req.valid("param").event_id);
+    return c.body(raw.body, 200, {
+      "Content-Type": raw.contentType,
+      "Content-Length": String(raw.size),
+      "X-Body-Sha256": raw.sha256,
+      "Cache-Control": "no-store",
+    });
+  })
+  .openapi(replayRoute, async (c) => {
+    const eventId = c.req.valid("param").event_id;
+    await replayWebhookEvent(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.env.EVENTS_QUEUE, eventId, c.var.logger);
+    return c.json({ data: { event_id: eventId, status: "queued" as const } }, 202);
+  })
+  .openapi(listSubscriptionsRoute, async (c) => {
+    const data = await listPluggyWebhooks(createPluggyClient(c.env, { logger: c.var.logger }));
+    return c.json({ data }, 200);
+  })
+  .openapi(createSubscriptionRoute, async (c) => {
+    const body = c.req.valid("json");
+    const hook = await createPluggyWebhook(createPluggyClient(c.env, { logger: c.var.logger }), {
+      url: body.url,
+      event: body.event,
+      authToken: c.env.PLUGGY_WEBHOOK_AUTH_TOKEN,
+    });
+    return c.json({ data: hook }, 201);
+  })
+  .openapi(deleteSubscriptionRoute, async (c) => {
+    await deletePluggyWebhook(createPluggyClient(c.env, { logger: c.var.logger }), c.req.valid("param").id);
+    return c.body(null, 204);
+  });
