@@ -14,7 +14,7 @@ import { connectRoutes } from "./connect/connect.index.ts";
 import { webhookRoutes } from "./webhooks/webhooks.index.ts";
 import { categorySyncRoutes } from "./category-sync/category-sync.index.ts";
 import { adminRoutes } from "./admin/admin.index.ts";
-import { consoleRoutes } from "./admin/console/console.index.ts";
+import { createConsoleRoutes } from "./admin/console/console.index.ts";
 
 const WEBHOOK_PATH = /^\/api\/banking\/pluggy\/webhook\/?$/;
 const API_BODY_LIMIT = 64 * 1024;
@@ -81,7 +81,8 @@ export function createApp() {
     .route("/api/banking", webhookRoutes)
     .route("/api/banking", categorySyncRoutes)
     .route("/api/admin", adminRoutes)
-    .route("/admin", consoleRoutes);
+    // The console calls the admin API in-process through this same app (no HTTP hop).
+    .route("/admin", createConsoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {
