@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
 import { createCategoryLookup } from "./category-lookup.ts";
 import { fetchItemOrGone, findLocalItem, resolveOwner, syncItem, type SyncDeps } from "./item-sync.service.ts";
 import { deleteItemData, deleteTransactionsByPluggyIds, localAccountsOf, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
@@ -114,6 +115,10 @@ async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<Webhoo
   const owner = resolveOwner(item, local);
   if ("problem" in owner) {
     deps.logger.warn(`item status not recorded: ${owner.problem}`, { pluggy_client_user_id: item.clientUserId ?? null, local_user_id: local?.userId ?? null });
+    return "ignored";
+  }
+  if (await erasureCoversItem(deps.db, owner.userId, item.createdAt)) {
+    await forgetErasedItem(deps, itemId);
     return "ignored";
   }
   await upsertItem(deps.db, item, owner.userId);

@@ -6,6 +6,7 @@ import type { Logger } from "../platform/logger.ts";
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import type { PluggyItem } from "../pluggy/pluggy.schemas.ts";
+import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
 import { createCategoryLookup, type CategoryLookup } from "./category-lookup.ts";
 import { upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
 
@@ -37,8 +38,9 @@ export interface ItemSyncResult extends ItemSyncCounts {
    * `synced`: item, accounts and transactions written. `gone`: Pluggy answered 404 for the item (nothing
    * written; the caller decides whether to delete). `unattributed`: the item has no `clientUserId` and no
    * local owner. `owner_mismatch`: the local row belongs to another user than Pluggy's `clientUserId`.
+   * `erased`: the owner asked to be erased after the item was created, so it was deleted instead (src/erasure).
    */
-  outcome: "synced" | "gone" | "unattributed" | "owner_mismatch";
+  outcome: "synced" | "gone" | "unattributed" | "owner_mismatch" | "erased";
   /** `full` read everything; `incremental` read from the watermark minus the overlap; `none` read nothing. */
   mode: "full" | "incremental" | "none";
   userId: string | null;
@@ -108,6 +110,10 @@ export async function syncItem(deps: SyncDeps, itemId: string, options: SyncItem
   }
   const userId = owner.userId;
   result.userId = userId;
+  if (await erasureCoversItem(db, userId, item.createdAt)) {
+    await forgetErasedItem(deps, itemId);
+    return { ...result, outcome: "erased" };
+  }
 
   const now = nowIso();
   await upsertItem(db, item, userId, now);
