@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { categories, categorySyncJobs, transactions, type CategorySyncJobRow, type TransactionRow } from "../db/schema.ts";
@@ -79,8 +79,10 @@ export async function listTransactions(db: Db, userId: string, filters: Transact
   if (filters.search) where.push(sql`instr(${transactions.descriptionFolded}, ${foldForSearch(filters.search)}) > 0`);
   if (filters.cursor) {
     const after = decodeCursor(filters.cursor, cursorSchema);
-    const keyset = or(lt(transactions.date, after.d), and(eq(transactions.date, after.d), lt(transactions.id, after.i)));
-    if (keyset) where.push(keyset);
+    // A row-value comparison is a range on the (user_id, …, date, id) indexes; the equivalent
+    // `date < d OR (date = d AND id < i)` is filtered row by row, so page 10,000 scanned every row
+    // before it (bench: 4.9× page 1 on 1M rows; see docs/benchmarks.md).
+    where.push(sql`(${transactions.date}, ${transactions.id}) < (${after.d}, ${after.i})`);
   }
   const rows = await db
     .select()
