@@ -1,0 +1,89 @@
+/**
+ * The bench control Worker (local only, never deployed).
+ *
+ * - `POST /webhook`: the three storage writes of webhook intake and nothing else — the exact bytes to
+ *   R2 (create-only, with their sha256, as the app writes them), the event row to D1 (insert-or-ignore
+ *   into the same `webhook_events` table), one queue message — in parallel. No signature check, no
+ *   validation, no rate limit: the floor the app's intake is compared with.
+ * - `GET /bench/transactions`: one page of a user's transactions by the naive `OFFSET` query, or by a
+ *   row-value keyset (`after_date`, `after_id`), answered as JSON like the app's list.
+ * - `GET /bench/position`: the (date, id) at an offset of a user's list (for crafting a cursor).
+ * - `GET /healthz`: `{"data":{"status":"ok"}}`, no storage.
+ */
+
+/** Bindings from wrangler.toml (`wrangler types` → worker-configuration.d.ts). */
+type ControlEnv = ControlBindings;
+
+const json = (body: unknown, status = 200): Response =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8" } });
+
+async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+async function intake(request: Request, env: ControlEnv): Promise<Response> {
+  const bytes = await request.arrayBuffer();
+  const payload = JSON.parse(new TextDecoder().decode(bytes)) as { eventId?: unknown; event?: unknown; itemId?: unknown };
+  const eventId = String(payload.eventId);
+  const receivedAt = new Date().toISOString();
+  const sha256 = await sha256Hex(bytes);
+  const key = `events/${receivedAt.slice(0, 10).replaceAll("-", "/")}/${encodeURIComponent(eventId)}.json`;
+  const [, inserted] = await Promise.all([
+    env.ARCHIVE.put(key, bytes, {
+      httpMetadata: { contentType: "application/json" },
+      customMetadata: { sha256, received_at: receivedAt },
+      sha256,
+      onlyIf: { etagDoesNotMatch: "*" },
+    }),
+    env.DB.prepare(
+      `INSERT INTO webhook_events (event_id, event, item_id, status, attempts, replay_count, received_at, body_sha256, r2_key, content_type, matched_key, request_id, updated_at)
+       VALUES (?1, ?2, ?3, 'received', 0, 0, ?4, ?5, ?6, 'application/json', 'key:0', ?7, ?4)
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+    )
+      .bind(eventId, String(payload.event), typeof payload.itemId === "string" ? payload.itemId : null, receivedAt, sha256, key, crypto.randomUUID())
+      .all(),
+    env.QUEUE.send({ kind: "webhook.process", eventId }),
+  ]);
+  return json({ data: { event_id: eventId, status: inserted.results.length > 0 ? "accepted" : "duplicate" } });
+}
+
+async function transactionsPage(url: URL, env: ControlEnv): Promise<Response> {
+  const userId = url.searchParams.get("user_id") ?? "";
+  const limit = Math.min(200, Math.max(1, Number(url.searchParams.get("limit") ?? 50)));
+  const afterDate = url.searchParams.get("after_date");
+  const afterId = url.searchParams.get("after_id");
+  const statement =
+    afterDate && afterId
+      ? env.DB.prepare("SELECT * FROM transactions WHERE user_id = ?1 AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4").bind(userId, afterDate, afterId, limit)
+      : env.DB.prepare("SELECT * FROM transactions WHERE user_id = ?1 ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3").bind(userId, limit, Number(url.searchParams.get("offset") ?? 0));
+  const { results } = await statement.all();
+  return json({ data: results });
+}
+
+async function position(url: URL, env: ControlEnv): Promise<Response> {
+  const row = await env.DB.prepare("SELECT date, id FROM transactions WHERE user_id = ?1 ORDER BY date DESC, id DESC LIMIT 1 OFFSET ?2")
+    .bind(url.searchParams.get("user_id") ?? "", Number(url.searchParams.get("offset") ?? 0))
+    .first<{ date: string; id: string }>();
+  return row ? json({ data: row }) : json({ error: { code: "not_found", message: "no row at that offset" } }, 404);
+}
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    try {
+      if (url.pathname === "/healthz") return json({ data: { status: "ok" } });
+      if (url.pathname === "/webhook" && request.method === "POST") return await intake(request, env);
+      if (url.pathname === "/bench/transactions") return await transactionsPage(url, env);
+      if (url.pathname === "/bench/position") return await position(url, env);
+      return json({ error: { code: "not_found", message: "route not found" } }, 404);
+    } catch (error) {
+      return json({ error: { code: "internal_error", message: error instanceof Error ? error.message : String(error) } }, 500);
+    }
+  },
+  async queue(batch) {
+    batch.ackAll();
+  },
+} satisfies ExportedHandler<ControlEnv>;
