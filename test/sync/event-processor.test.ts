@@ -1,0 +1,210 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { accounts as accountsTable, transactions } from "../../src/db/schema.ts";
+import { PluggyError } from "../../src/pluggy/pluggy.errors.ts";
+import { processWebhookPayload, type WebhookPayloadLike } from "../../src/sync/event-processor.ts";
+import { syncItem } from "../../src/sync/item-sync.service.ts";
+import { uniqueUser } from "../helpers/auth.ts";
+import { exactPath, sim } from "../helpers/simulator.ts";
+import { db, expectLocalMatchesSimulator, localAccounts, localItem, localTransactions, syncDeps } from "./support.ts";
+
+const event = (name: string, fields: Record<string, unknown> = {}): WebhookPayloadLike => ({ event: name, eventId: crypto.randomUUID(), ...fields });
+const process = (payload: WebhookPayloadLike, deps = syncDeps()) => processWebhookPayload(deps, payload);
+
+/** An item at the simulator, already fully synced locally. */
+async function syncedItem(transactionsPerAccount = 10, accounts = 1) {
+  const userId = uniqueUser("events");
+  const created = await sim.createItem({ clientUserId: userId, accounts, transactionsPerAccount });
+  await syncItem(syncDeps(), created.item.id);
+  return { userId, ...created };
+}
+
+describe("processWebhookPayload", () => {
+  it("item/created links the item to clientUserId and syncs accounts and transactions (full on first sight)", async () => {
+    const userId = uniqueUser("events");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 30 });
+    expect(await process(event("item/created", { itemId: item.id, clientUserId: userId }))).toBe("processed");
+    expect(await localItem(item.id)).toMatchObject({ userId, status: item.status });
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("item/updated reads new transactions since the watermark", async () => {
+    const { item, userId, accounts } = await syncedItem();
+    await sim.addTransactions(item.id, { accountId: accounts[0]?.id, count: 4 });
+    const deps = syncDeps();
+    expect(await process(event("item/updated", { itemId: item.id }), deps)).toBe("processed");
+    expect(await localTransactions(item.id)).toHaveLength(14);
+    const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+    expect(reads.every((r) => typeof r.query.createdAtFrom === "string")).toBe(true);
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("a duplicate delivery changes nothing", async () => {
+    const userId = uniqueUser("events");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 12 });
+    const payload = event("item/created", { itemId: item.id });
+    await process(payload);
+    const before = await localTransactions(item.id);
+    expect(await process(payload)).toBe("processed");
+    expect(await localTransactions(item.id)).toEqual(expect.arrayContaining(before));
+    expect(await localTransactions(item.id)).toHaveLength(12);
+  });
+
+  describe.each(["item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"])("%s", (name) => {
+    it("re-reads the item and records status, execution status and error", async () => {
+      const { item } = await syncedItem(2);
+      const error = name === "item/error" ? { code: "INVALID_CREDENTIALS", message: "Wrong password" } : null;
+      const status = name === "item/error" ? "LOGIN_ERROR" : name === "item/login_succeeded" ? "UPDATING" : "WAITING_USER_INPUT";
+      const executionStatus = name === "item/error" ? "INVALID_CREDENTIALS" : name === "item/login_succeeded" ? "LOGIN_IN_PROGRESS" : "WAITING_USER_INPUT";
+      await sim.updateItem(item.id, { status, executionStatus, error });
+      // The payload's copy is stale on purpose: the processor must not trust it.
+      expect(await process(event(name, { itemId: item.id, error: { code: "STALE", message: "from the payload" } }))).toBe("processed");
+      expect(await localItem(item.id)).toMatchObject({ status, executionStatus, errorCode: error?.code ?? null, errorMessage: error?.message ?? null });
+    });
+  });
+
+  it("a status event for an item we do not have yet creates its row for the clientUserId owner", async () => {
+    const userId = uniqueUser("events");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
+    await sim.updateItem(item.id, { status: "LOGIN_ERROR", executionStatus: "INVALID_CREDENTIALS", error: { code: "INVALID_CREDENTIALS", message: "bad" } });
+    expect(await process(event("item/error", { itemId: item.id }))).toBe("processed");
+    expect(await localItem(item.id)).toMatchObject({ userId, status: "LOGIN_ERROR", transactionsWatermark: null });
+    // item/created later still runs the first (full) sync.
+    await sim.updateItem(item.id, { status: "UPDATED", executionStatus: "SUCCESS", error: null });
+    expect(await process(event("item/created", { itemId: item.id }))).toBe("processed");
+    await expectLocalMatchesSimulator(item.id, userId);
+    expect(await localItem(item.id)).toMatchObject({ status: "UPDATED", errorCode: null });
+  });
+
+  it("connector/status_updated is processed with no local change", async () => {
+    const { item } = await syncedItem(1);
+    const before = await localItem(item.id);
+    expect(await process(event("connector/status_updated", { connectorId: item.connector.id, data: { status: "UNSTABLE" } }))).toBe("processed");
+    expect(await localItem(item.id)).toEqual(before);
+  });
+
+  it("transactions/created fetches from transactionsCreatedAtFrom for that account", async () => {
+    const { item, userId, accounts } = await syncedItem(5, 2);
+    const target = accounts[1];
+    if (!target) throw new Error("fixture");
+    const added = await sim.addTransactions(item.id, { accountId: target.id, count: 6 });
+    const from = added.map((t) => t.createdAt).sort()[0];
+    const deps = syncDeps();
+    expect(await process(event("transactions/created", { itemId: item.id, accountId: target.id, transactionsCreatedAtFrom: from }), deps)).toBe("processed");
+    const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+    expect(reads.map((r) => [r.query.accountId, r.query.createdAtFrom])).toEqual([[target.id, from]]);
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("transactions/created for an account we have not seen refreshes the item's accounts first", async () => {
+    const { item, accounts } = await syncedItem(3, 2);
+    // Forget one account locally, as if it appeared at Pluggy after our last sync.
+    const forgotten = accounts[1];
+    if (!forgotten) throw new Error("fixture");
+    await db.delete(transactions).where(eq(transactions.itemId, item.id));
+    await db.delete(accountsTable).where(eq(accountsTable.pluggyId, forgotten.id));
+    expect((await localAccounts(item.id)).map((a) => a.pluggyId)).not.toContain(forgotten.id);
+
+    const from = new Date(Date.parse(item.createdAt) - 400 * 86_400_000).toISOString();
+    expect(await process(event("transactions/created", { itemId: item.id, accountId: forgotten.id, transactionsCreatedAtFrom: from }))).toBe("processed");
+    expect((await localAccounts(item.id)).map((a) => a.pluggyId)).toContain(forgotten.id);
+    const state = await sim.getItemState(item.id);
+    const ofForgotten = state.transactions.filter((t) => t.accountId === forgotten.id).map((t) => t.id).sort();
+    expect((await localTransactions(item.id)).map((t) => t.pluggyId).sort()).toEqual(ofForgotten);
+  });
+
+  it("transactions/updated re-reads the listed ids and upserts them", async () => {
+    const { item, userId, transactionIds } = await syncedItem(8);
+    const [a, b] = transactionIds;
+    if (!a || !b) throw new Error("fixture");
+    await sim.updateTransaction(a, { amount: -77.7, status: "POSTED", description: "Atualizada A" });
+    await sim.updateTransaction(b, { status: "PENDING" });
+    const deps = syncDeps();
+    expect(await process(event("transactions/updated", { itemId: item.id, accountId: (await sim.getItemState(item.id)).accounts[0]?.id, transactionIds: [a, b] }), deps)).toBe("processed");
+    const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+    expect(reads.map((r) => r.query.ids?.split(",").sort())).toEqual([[a, b].sort()]);
+    expect(await db.select().from(transactions).where(eq(transactions.pluggyId, a)).get()).toMatchObject({ amountMinor: -7770, description: "Atualizada A" });
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("transactions/deleted removes exactly the listed rows of that item, and repeats harmlessly", async () => {
+    const { item, userId, transactionIds } = await syncedItem(6);
+    const gone = transactionIds.slice(0, 2);
+    for (const id of gone) await sim.deleteTransaction(id);
+    const payload = event("transactions/deleted", { itemId: item.id, transactionIds: gone });
+    expect(await process(payload)).toBe("processed");
+    expect(await process(payload)).toBe("processed");
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("item/deleted removes the item's data; a repeat and late events are harmless", async () => {
+    const { item, transactionIds } = await syncedItem(5);
+    await sim.deleteItem(item.id);
+    expect(await process(event("item/deleted", { itemId: item.id }))).toBe("processed");
+    expect(await localItem(item.id)).toBeUndefined();
+    expect(await localAccounts(item.id)).toHaveLength(0);
+    expect(await localTransactions(item.id)).toHaveLength(0);
+    expect(await process(event("item/deleted", { itemId: item.id }))).toBe("processed");
+    // A late transactions/updated cannot resurrect it: GET /items answers 404.
+    expect(await process(event("transactions/updated", { itemId: item.id, transactionIds: transactionIds.slice(0, 1) }))).toBe("processed");
+    expect(await localItem(item.id)).toBeUndefined();
+  });
+
+  it("a 404 on GET /items/{id} for another event means the item is gone: its data is removed", async () => {
+    const { item } = await syncedItem(4);
+    await sim.deleteItem(item.id);
+    expect(await process(event("item/updated", { itemId: item.id }))).toBe("processed");
+    expect(await localItem(item.id)).toBeUndefined();
+    expect(await localTransactions(item.id)).toHaveLength(0);
+  });
+
+  it("out of order: transactions/updated before item/created syncs the item first, then item/created adds nothing", async () => {
+    const userId = uniqueUser("events");
+    const { item, transactionIds } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 9 });
+    expect(await process(event("transactions/updated", { itemId: item.id, transactionIds: transactionIds.slice(0, 3) }))).toBe("processed");
+    expect(await localItem(item.id)).toMatchObject({ userId });
+    await expectLocalMatchesSimulator(item.id, userId);
+
+    const before = await localTransactions(item.id);
+    expect(await process(event("item/created", { itemId: item.id }))).toBe("processed");
+    expect(await localTransactions(item.id)).toEqual(expect.arrayContaining(before));
+    expect(await localTransactions(item.id)).toHaveLength(9);
+  });
+
+  it("out of order: transactions/created before item/created runs the full sync", async () => {
+    const userId = uniqueUser("events");
+    const { item, accounts } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 7 });
+    expect(await process(event("transactions/created", { itemId: item.id, accountId: accounts[0]?.id, transactionsCreatedAtFrom: new Date().toISOString() }))).toBe("processed");
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
+  it("ignores unknown events and events missing what they need", async () => {
+    expect(await process(event("payment_intent/created", { itemId: crypto.randomUUID() }))).toBe("ignored");
+    expect(await process(event("item/updated"))).toBe("ignored");
+    expect(await process(event("transactions/updated", { itemId: crypto.randomUUID() }))).toBe("ignored");
+  });
+
+  it("lets a Pluggy 503 surface as a transient PluggyError", async () => {
+    const { item } = await syncedItem(2);
+    const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 503 });
+    try {
+      const error = await process(event("item/updated", { itemId: item.id })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PluggyError);
+      expect(error).toMatchObject({ status: 503, transient: true });
+    } finally {
+      await sim.clearFault(faultId);
+    }
+    expect(await localItem(item.id)).toBeDefined();
+  });
+
+  it("lets a Pluggy 429 surface with its reset", async () => {
+    const { item, accounts } = await syncedItem(2);
+    const faultId = await sim.fault({ path: `^/v2/transactions\\?.*accountId=${accounts[0]?.id}`, status: 429, rateLimitReset: 30, method: "GET" });
+    try {
+      const error = await process(event("transactions/created", { itemId: item.id, accountId: accounts[0]?.id, transactionsCreatedAtFrom: item.createdAt })).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "PluggyError", status: 429, transient: true, retryAfterSeconds: 30 });
+    } finally {
+      await sim.clearFault(faultId);
+    }
+  });
+});
