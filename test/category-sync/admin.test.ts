@@ -246,7 +246,7 @@ describe("admin category syncs", () => {
     const headers = await admin();
     const category = await mappedCategory(PLUGGY.pix);
     const userId = uniqueUser();
-    const dead = [];
+    const dead: Array<{ id: string }> = [];
     for (let i = 0; i < 3; i++) {
       dead.push(await makeSyncJob(await localTransaction(userId), category.id, { status: "dead", lastError: `503: down ${i}`, attempts: 4, updatedAt: new Date(Date.UTC(2020, 0, 1 + i)).toISOString() }));
     }
