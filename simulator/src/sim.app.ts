@@ -274,6 +274,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   const faultBody = z.object({
     path: z.string().min(1),
     method: z.string().min(1).optional(),
+    body: z.string().min(1).optional(),
     status: z.number().int().min(100).max(599).optional(),
     times: z.number().int().min(1).max(100_000).optional(),
     delayMs: z.number().int().min(0).max(120_000).optional(),
@@ -286,10 +287,12 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     const parsed = faultBody.safeParse(jsonOf(c));
     if (!parsed.success) return validationFailure(parsed.error);
     let path: RegExp;
+    let body: RegExp | undefined;
     try {
       path = new RegExp(parsed.data.path);
+      body = parsed.data.body === undefined ? undefined : new RegExp(parsed.data.body);
     } catch {
-      return pluggyError(400, "path: not a valid regular expression", "INVALID_PARAMETERS");
+      return pluggyError(400, "path/body: not a valid regular expression", "INVALID_PARAMETERS");
     }
     if (parsed.data.status === undefined && parsed.data.delayMs === undefined) return pluggyError(400, "a fault needs a status or a delayMs", "INVALID_PARAMETERS");
     const id = crypto.randomUUID();
@@ -298,6 +301,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       path,
       pathSource: parsed.data.path,
       method: parsed.data.method?.toUpperCase(),
+      body,
       status: parsed.data.status,
       remaining: parsed.data.times ?? 1,
       delayMs: parsed.data.delayMs ?? 0,
@@ -389,8 +393,9 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   api.use("*", async (c, next) => {
     const url = new URL(c.req.url);
     let json: unknown = undefined;
+    let text = "";
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.method !== "DELETE") {
-      const text = await c.req.text();
+      text = await c.req.text();
       if (text) {
         try {
           json = JSON.parse(text);
@@ -412,7 +417,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     c.set("json", json);
     try {
       if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
-      const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`);
+      const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`, text);
       if (fault) {
         if (fault.delayMs > 0) await sleep(fault.delayMs);
         if (fault.status === 429) {

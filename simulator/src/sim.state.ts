@@ -48,6 +48,8 @@ export interface SimFault {
   path: RegExp;
   pathSource: string;
   method: string | undefined;
+  /** Only requests whose raw body matches (e.g. a test's unique clientUserId). */
+  body: RegExp | undefined;
   status: number | undefined;
   remaining: number;
   delayMs: number;
@@ -276,9 +278,12 @@ export class SimState {
   }
 
   /** The first fault matching this request (its `times` decremented; removed at zero). */
-  takeFault(method: string, pathname: string, pathWithQuery: string): SimFault | undefined {
+  takeFault(method: string, pathname: string, pathWithQuery: string, body: string): SimFault | undefined {
     const index = this.faults.findIndex(
-      (fault) => (!fault.method || fault.method === method) && (fault.path.test(pathname) || fault.path.test(pathWithQuery)),
+      (fault) =>
+        (!fault.method || fault.method === method) &&
+        (fault.path.test(pathname) || fault.path.test(pathWithQuery)) &&
+        (!fault.body || fault.body.test(body)),
     );
     if (index < 0) return undefined;
     const fault = this.faults[index] as SimFault;

@@ -1,4 +1,5 @@
 import { createRouter } from "../platform/openapi.ts";
+import { connectionRoutes } from "./connect.routes.ts";
 
-/** Mount point; this domain's routes are added here. */
-export const connectRoutes = createRouter();
+/** Bank connections: connect tokens, registering, refreshing and deleting items. */
+export const connectRoutes = createRouter().route("/", connectionRoutes);

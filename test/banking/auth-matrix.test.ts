@@ -5,6 +5,7 @@ import { authenticate } from "../../src/platform/auth.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { makeAccount, makeItem, makeTransaction } from "../helpers/factories.ts";
 import { body, call } from "../helpers/http.ts";
+import { sim } from "../helpers/simulator.ts";
 import { nowSeconds, signToken, unsignedToken } from "./support.ts";
 
 /*
@@ -43,6 +44,13 @@ async function ownedTransaction(owner: string): Promise<string> {
   return (await makeTransaction(owner, account)).id;
 }
 
+/** An item that exists at the Pluggy simulator and is registered locally to `owner`. */
+async function pluggyItem(owner: string): Promise<string> {
+  const { item } = await sim.createItem({ clientUserId: owner, transactionsPerAccount: 0 });
+  await makeItem(owner, { id: item.id });
+  return item.id;
+}
+
 export const USER_ROUTES: UserRoute[] = [
   { method: "GET", path: "/api/banking/transactions", prepare: async () => ({ path: "/api/banking/transactions/" }), status: 200, owned: false },
   {
@@ -62,6 +70,16 @@ export const USER_ROUTES: UserRoute[] = [
   { method: "GET", path: "/api/banking/categories", prepare: async () => ({ path: "/api/banking/categories/" }), status: 200, owned: false },
   { method: "GET", path: "/api/banking/accounts", prepare: async () => ({ path: "/api/banking/accounts/" }), status: 200, owned: false },
   { method: "GET", path: "/api/banking/items", prepare: async () => ({ path: "/api/banking/items/" }), status: 200, owned: false },
+  { method: "POST", path: "/api/banking/pluggy/connect-token", prepare: async () => ({ path: "/api/banking/pluggy/connect-token/", json: {} }), status: 200, owned: false },
+  {
+    method: "POST",
+    path: "/api/banking/items",
+    prepare: async (owner) => ({ path: "/api/banking/items/", json: { item_id: (await sim.createItem({ clientUserId: owner, transactionsPerAccount: 0 })).item.id } }),
+    status: 201,
+    owned: false,
+  },
+  { method: "POST", path: "/api/banking/items/{id}/refresh", prepare: async (owner) => ({ path: `/api/banking/items/${await pluggyItem(owner)}/refresh/` }), status: 202, owned: true },
+  { method: "DELETE", path: "/api/banking/items/{id}", prepare: async (owner) => ({ path: `/api/banking/items/${await pluggyItem(owner)}/` }), status: 204, owned: true },
 ];
 
 /** /api routes that are deliberately not JWT-authenticated (method and OpenAPI path). */

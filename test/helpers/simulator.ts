@@ -38,6 +38,8 @@ export interface FaultInput {
   /** Regex tested against the request path, and against path + "?" + query. */
   path: string;
   method?: string;
+  /** Regex on the raw request body: only matching requests fail (e.g. your unique clientUserId). */
+  body?: string;
   /** Omit to only delay (a slow but correct answer). */
   status?: number;
   /** Default 1. */
