@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules", ".wrangler", "**/worker-configuration.d.ts", "migrations", "test-artifacts", "dist"] },
+  { ignores: ["node_modules", ".wrangler", "**/.wrangler", "**/worker-configuration.d.ts", "migrations", "test-artifacts", "dist"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
