@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../platform/auth.ts";
-import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
+import { bookmarkParameter, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
 import { createRouter, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { accountSchema, cursorParam, limitParam } from "./banking.schemas.ts";
 import { listAccounts } from "./accounts.service.ts";
@@ -22,7 +22,8 @@ const listRoute = createRoute({
   description: "Grouped by item: ordered by `item_id`, then `id`. Another user's `item_id` yields an empty list.",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, readSession] as const,
-  request: { query: accountListQuery, headers: bookmarkRequestHeaders },
+  parameters: [bookmarkParameter],
+  request: { query: accountListQuery },
   responses: {
     200: { ...jsonContent(listOf(accountSchema), "A page of accounts"), headers: bookmarkResponseHeaders },
     400: errorResponses[400],

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../platform/auth.ts";
-import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
+import { bookmarkParameter, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
 import { createRouter, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { categorySchema } from "./banking.schemas.ts";
 import { listCategories } from "./categories.service.ts";
@@ -17,7 +17,8 @@ const listRoute = createRoute({
     "The whole category tree in one page, ordered by name (ties by id); `next_cursor` is always null. Not paginated on purpose: the tree is small and operator-curated, and a category picker needs all of it (build the tree from `parent_id`).",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, readSession] as const,
-  request: { query: categoryListQuery, headers: bookmarkRequestHeaders },
+  parameters: [bookmarkParameter],
+  request: { query: categoryListQuery },
   responses: {
     200: {
       ...jsonContent(z.object({ data: z.array(categorySchema), next_cursor: z.null() }), "All categories"),

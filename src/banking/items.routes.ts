@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../platform/auth.ts";
-import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
+import { bookmarkParameter, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
 import { createRouter, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { cursorParam, itemSchema, limitParam } from "./banking.schemas.ts";
 import { listItems } from "./items.service.ts";
@@ -16,7 +16,8 @@ const listRoute = createRoute({
   description: "Most recently registered first (ties by id).",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, readSession] as const,
-  request: { query: itemListQuery, headers: bookmarkRequestHeaders },
+  parameters: [bookmarkParameter],
+  request: { query: itemListQuery },
   responses: {
     200: { ...jsonContent(listOf(itemSchema), "A page of items"), headers: bookmarkResponseHeaders },
     400: errorResponses[400],

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../platform/auth.ts";
-import { bookmarkRequestHeaders, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
+import { bookmarkParameter, bookmarkResponseHeaders, readSession } from "../platform/d1-session.ts";
 import { notFound } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { cursorParam, idParams, limitParam, transactionSchema } from "./banking.schemas.ts";
@@ -30,7 +30,8 @@ const listRoute = createRoute({
   summary: "The caller's transactions, newest first (keyset cursor)",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, readSession] as const,
-  request: { query: transactionListQuery, headers: bookmarkRequestHeaders },
+  parameters: [bookmarkParameter],
+  request: { query: transactionListQuery },
   responses: {
     200: { ...jsonContent(listOf(transactionSchema), "A page of transactions"), headers: bookmarkResponseHeaders },
     400: errorResponses[400],
@@ -45,7 +46,8 @@ const getRoute = createRoute({
   summary: "One transaction",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, readSession] as const,
-  request: { params: idParams, headers: bookmarkRequestHeaders },
+  parameters: [bookmarkParameter],
+  request: { params: idParams },
   responses: {
     200: { ...jsonContent(dataOf(transactionSchema), "The transaction"), headers: bookmarkResponseHeaders },
     401: errorResponses[401],

@@ -15,19 +15,29 @@ export const BOOKMARK_HEADER = "X-D1-Bookmark";
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
 
 /**
- * OpenAPI documentation of the optional request header (the middleware validates it first; the key is
- * lower case because Hono's header validator sees lower-cased names).
+ * OpenAPI documentation of the optional request header, for a route's `parameters: [bookmarkParameter]`.
+ * Documentation only (the middleware validates): unlike a zod `request.headers` schema it does not make
+ * every hono/client call pass `header: {}`.
+ */
+export const bookmarkParameter = {
+  name: BOOKMARK_HEADER,
+  in: "header" as const,
+  required: false,
+  description: "A bookmark from an earlier response's X-D1-Bookmark: this request sees at least that state (read your own writes).",
+  schema: { type: "string" as const, pattern: BOOKMARK.source },
+  example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
+};
+
+/**
+ * The same header as a zod `request.headers` schema (lower-case key, as Hono's header validator sees
+ * names). Prefer `parameters: [bookmarkParameter]`: this one makes hono/client callers pass `header`.
  */
 export const bookmarkRequestHeaders = z.object({
   "x-d1-bookmark": z
     .string()
     .regex(new RegExp(`^(?:${BOOKMARK.source.slice(1, -1)})?$`, "i"))
     .optional()
-    .openapi({
-      param: { in: "header" },
-      description: "A bookmark from an earlier response's X-D1-Bookmark: this read sees at least that state.",
-      example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
-    }),
+    .openapi({ param: { in: "header" }, description: bookmarkParameter.description, example: bookmarkParameter.example }),
 });
 
 /** OpenAPI documentation of the response header, for `responses[status].headers`. */

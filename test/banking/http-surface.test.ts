@@ -152,7 +152,7 @@ describe("OpenAPI", () => {
     const list = served.paths["/api/banking/transactions"].get;
     const params = list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
     expect(params).toEqual(
-      expect.arrayContaining(["query:account_id", "query:item_id", "query:category_id", "query:date_from", "query:date_to", "query:search", "query:limit", "query:cursor", "header:x-d1-bookmark"]),
+      expect.arrayContaining(["query:account_id", "query:item_id", "query:category_id", "query:date_from", "query:date_to", "query:search", "query:limit", "query:cursor", "header:X-D1-Bookmark"]),
     );
     expect(list.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(list.responses["200"].headers ?? {})).toContain("X-D1-Bookmark");
