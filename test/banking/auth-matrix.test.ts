@@ -137,7 +137,7 @@ describe("route table matches the OpenAPI document", () => {
     const documented = (await documentedOperations()).filter((op) => op.path.startsWith("/api/") && !op.path.startsWith("/api/admin"));
     const documentedKeys = documented.map((op) => key(op.method, op.path)).sort();
     const tableKeys = [...USER_ROUTES.map((r) => key(r.method, r.path)), ...PUBLIC_ROUTES.filter((k) => documentedKeys.includes(k))].sort();
-    expect(tableKeys).toEqual(documentedKeys);
+    expect(tableKeys, "every /api route must have a row in USER_ROUTES (or PUBLIC_ROUTES) in test/banking/auth-matrix.test.ts").toEqual(documentedKeys);
   });
 });
 
