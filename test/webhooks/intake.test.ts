@@ -67,8 +67,8 @@ describe("signature matrix (PLUGGY_WEBHOOK_SECRET = new,old)", () => {
 describe("X-Webhook-Token (PLUGGY_WEBHOOK_AUTH_TOKEN set)", () => {
   const token = `tok-${crypto.randomUUID()}`;
   describe.each([
-    { name: "right token", headers: { "X-Webhook-Token": token }, status: 200 },
-    { name: "missing token", headers: {}, status: 401 },
+    { name: "right token", headers: { "X-Webhook-Token": token } as Record<string, string>, status: 200 },
+    { name: "missing token", headers: {} as Record<string, string>, status: 401 },
     { name: "wrong token", headers: { "X-Webhook-Token": `${token}x` }, status: 401 },
     { name: "token of another length", headers: { "X-Webhook-Token": "short" }, status: 401 },
   ])("$name", ({ headers, status }) => {
@@ -270,7 +270,7 @@ describe("signed but invalid payloads → 400, bytes kept under rejected/", () =
     { name: "invalid UTF-8", raw: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), field: "body" },
   ])("$name", ({ raw, field }) => {
     it("answers 400 validation_error naming the field and keeps a rejected row with the exact bytes", async () => {
-      const bytes = typeof raw === "string" ? new TextEncoder().encode(raw) : raw;
+      const bytes: Uint8Array<ArrayBuffer> = typeof raw === "string" ? new TextEncoder().encode(raw) : new Uint8Array(raw);
       const requestId = `req-${crypto.randomUUID()}`;
       const queue = recordingQueue(env.EVENTS_QUEUE);
       const request = new Request("https://api.test/api/banking/pluggy/webhook/", {
