@@ -1,4 +1,6 @@
 import { tokenCommand } from "./token.command.ts";
+import { syncsCommand } from "./syncs.command.ts";
+import { metricsCommand } from "./metrics.command.ts";
 
 export interface Command {
   summary: string;
@@ -9,4 +11,6 @@ export interface Command {
 /* Each command lives in its own `<name>.command.ts`; add one line here. */
 export const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
+  syncs: syncsCommand,
+  metrics: metricsCommand,
 };
