@@ -270,7 +270,7 @@ describe("signed but invalid payloads → 400, bytes kept under rejected/", () =
     { name: "invalid UTF-8", raw: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), field: "body" },
   ])("$name", ({ raw, field }) => {
     it("answers 400 validation_error naming the field and keeps a rejected row with the exact bytes", async () => {
-      const bytes: Uint8Array<ArrayBuffer> = typeof raw === "string" ? new TextEncoder().encode(raw) : new Uint8Array(raw);
+      const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(typeof raw === "string" ? new TextEncoder().encode(raw) : raw);
       const requestId = `req-${crypto.randomUUID()}`;
       const queue = recordingQueue(env.EVENTS_QUEUE);
       const request = new Request("https://api.test/api/banking/pluggy/webhook/", {
