@@ -47,12 +47,12 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 }
 
 /** Lower-case hex SHA-256 of `bytes` (the archive's integrity key). */
-export async function sha256Hex(bytes: Uint8Array<ArrayBuffer> | ArrayBuffer): Promise<string> {
+export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 /** Hex HMAC-SHA256 of `body` under `secret`: what a sender puts in `X-Pluggy-Signature` (used by tests and tools). */
-export async function signBody(body: Uint8Array<ArrayBuffer> | string, secret: string): Promise<string> {
+export async function signBody(body: Uint8Array | string, secret: string): Promise<string> {
   const bytes = typeof body === "string" ? encoder.encode(body) : body;
   return toHex(await crypto.subtle.sign("HMAC", await hmacKey(secret), bytes));
 }
@@ -62,7 +62,7 @@ export async function signBody(body: Uint8Array<ArrayBuffer> | string, secret: s
  * first). With no key configured every body is accepted as `none`: the caller logs the warning.
  */
 export async function verifySignature(
-  body: Uint8Array<ArrayBuffer>,
+  body: Uint8Array,
   header: string | null | undefined,
   secrets: readonly string[],
 ): Promise<SignatureVerdict> {
