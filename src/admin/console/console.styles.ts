@@ -170,10 +170,9 @@ details[open] summary { margin-bottom: 8px; }
   table.cards caption { display: block; padding: 0 0 8px; }
   table.cards tr { background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); margin-bottom: 10px; padding: 6px 0; }
   table.cards th[scope="row"] { border: 0; padding: 6px 12px 4px; font-size: 16px; }
-  table.cards td { border: 0; position: relative; padding: 5px 12px 5px calc(36% + 12px); min-height: 32px; text-align: left; }
-  table.cards td::before { content: attr(data-label); position: absolute; left: 12px; top: 6px; width: calc(36% - 8px); color: var(--muted); font-size: 13px; font-weight: 600; }
+  table.cards td { border: 0; padding: 5px 12px; display: flow-root; text-align: left; }
+  table.cards td::before { content: attr(data-label); float: left; width: 36%; padding: 2px 10px 0 0; color: var(--muted); font-size: 13px; font-weight: 600; line-height: 1.35; }
   table.cards td.num { text-align: left; }
-  table.cards td[data-label=""] { padding-left: 12px; }
   table.cards td[data-label=""]::before { display: none; }
   table.cards tbody tr:hover { background: var(--surface); }
   .brand span { display: none; }

@@ -18,6 +18,8 @@ export interface BarChartProps {
   scale?: number;
   /** Column headers of the data table that follows the chart (`[bucket, value]`). */
   tableHeaders: [string, string];
+  /** What each bar colour means (decorative: the text alternative already says it). */
+  legend?: Array<{ label: string; tone: "default" | "ok" | "bad" }>;
 }
 
 const ROW_HEIGHT = 20;
@@ -34,7 +36,7 @@ const pct = (n: number) => `${Math.max(0, Math.round(n * 1000) / 1000)}%`;
  * phone and a laptop. The SVG is an `img` with a title and summary; the exact numbers are also in a
  * data table right after it.
  */
-export const BarChart: FC<BarChartProps> = ({ id, title, summary, rows, scale, tableHeaders }) => {
+export const BarChart: FC<BarChartProps> = ({ id, title, summary, rows, scale, tableHeaders, legend }) => {
   const max = scale ?? Math.max(1, ...rows.map((row) => row.segments.reduce((sum, s) => sum + s.value, 0)));
   const height = rows.length * ROW_HEIGHT + 4;
   return (
@@ -73,6 +75,16 @@ export const BarChart: FC<BarChartProps> = ({ id, title, summary, rows, scale, t
           );
         })}
       </svg>
+      {legend ? (
+        <ul class="legend" aria-hidden="true">
+          {legend.map((entry) => (
+            <li>
+              <span class={entry.tone === "default" ? "swatch" : `swatch swatch--${entry.tone}`} />
+              {entry.label}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <details>
         <summary>
           {title}: data table

@@ -132,17 +132,11 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
               rows={syncRows(ok, window)}
               scale={1}
               tableHeaders={["Bucket (UTC)", "Success rate (synced/finished)"]}
+              legend={[
+                { label: "synced", tone: "ok" },
+                { label: "failed or dead", tone: "bad" },
+              ]}
             />
-            <ul class="legend" aria-hidden="true">
-              <li>
-                <span class="swatch swatch--ok" />
-                synced
-              </li>
-              <li>
-                <span class="swatch swatch--bad" />
-                failed or dead
-              </li>
-            </ul>
           </section>
           <section class="card" aria-labelledby="intake-chart-heading">
             <h2 id="intake-chart-heading">Webhook intake</h2>
@@ -153,21 +147,12 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
               summary={`${ok.webhooks.accepted} accepted, ${ok.webhooks.duplicate} duplicates, ${ok.webhooks.rejected} rejected; ${ok.webhooks.processed} processed, ${ok.webhooks.failed} failed, ${ok.webhooks.dead} dead.`}
               rows={intakeRows(ok, window)}
               tableHeaders={["Bucket (UTC)", "Accepted (duplicates, rejected)"]}
+              legend={[
+                { label: "accepted", tone: "default" },
+                { label: "duplicate", tone: "ok" },
+                { label: "rejected", tone: "bad" },
+              ]}
             />
-            <ul class="legend" aria-hidden="true">
-              <li>
-                <span class="swatch" />
-                accepted
-              </li>
-              <li>
-                <span class="swatch swatch--ok" />
-                duplicate
-              </li>
-              <li>
-                <span class="swatch swatch--bad" />
-                rejected
-              </li>
-            </ul>
           </section>
         </div>
       ) : null}

@@ -221,18 +221,33 @@ export interface ReplayPreviewProps {
   preview: BulkReplayResult;
 }
 
+const FILTER_NAMES: Record<keyof EventFilters, string> = {
+  status: "status",
+  event: "type",
+  item_id: "item",
+  from: "received from",
+  to: "received before",
+};
+
+/** "type item/created, received before 2026-11-29 17:47 UTC": the filters as a sentence. */
+export function describeFilters(filters: EventFilters): string {
+  return (Object.keys(FILTER_NAMES) as Array<keyof EventFilters>)
+    .filter((key) => filters[key] !== "")
+    .map((key) => `${FILTER_NAMES[key]} ${key === "from" || key === "to" ? `${filters[key].replace("T", " ")} UTC` : filters[key]}`)
+    .join(", ");
+}
+
 /** The dry run's answer: how many match, which ids would be queued, and the button that does it. */
 export const ReplayPreviewPage: FC<ReplayPreviewProps> = ({ csrfToken, filters, limit, preview }) => {
-  const described = Object.entries(filterQuery(filters))
-    .map(([name, value]) => `${name} = ${value}`)
-    .join(", ");
+  const described = describeFilters(filters);
+  const count = preview.event_ids.length;
   return (
     <>
       <div class="flash flash--info" role="status">
         <p>
-          Dry run: nothing has been queued yet. {preview.matched} replayable event{preview.matched === 1 ? "" : "s"} match
-          {described ? ` (${described})` : " (no filters: every replayable event)"}; confirming queues the{" "}
-          {preview.event_ids.length} listed below{preview.matched > preview.event_ids.length ? `, the oldest ${limit}` : ""}.
+          Dry run: nothing has been queued yet. {preview.matched} replayable event{preview.matched === 1 ? " matches" : "s match"}{" "}
+          {described ? `(${described})` : "(no filters: every replayable event)"}. Confirming queues the {count === 1 ? "one" : count}{" "}
+          listed below{preview.matched > count ? `, the oldest ${limit}; run it again for the rest` : ""}.
         </p>
       </div>
       {preview.event_ids.length > 0 ? (
