@@ -84,7 +84,8 @@ export function d1Session(options: D1SessionOptions = {}) {
     c.set("db", createDb(session));
     await next();
     const bookmark = session.getBookmark() ?? incoming;
-    if (bookmark) c.res.headers.set(BOOKMARK_HEADER, bookmark);
+    // c.header (not c.res.headers.set): it copies a finalized response whose headers are immutable.
+    if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
   });
 }
 
