@@ -1,11 +1,13 @@
 import type { Db } from "../db/client.ts";
 import { counterSeries, sumCounters, windowRange, type MetricWindow } from "../platform/metrics.ts";
+import { webhookMetrics, type WebhookCounts } from "../webhooks/webhook-metrics.ts";
 import type { MetricsDto } from "./category-sync.schemas.ts";
 import { CATEGORY_SYNC_METRICS, countPendingCategorySyncs } from "./sync-jobs.service.ts";
 
 /*
  * The admin metrics answer: counters each domain writes into metric_counters, read back over a window.
- * Other domains write their own names (see the groups below); this module only reads them.
+ * Other domains write their own names (see the groups below); this module only reads them. Webhooks
+ * are the webhooks domain's own read (accepted/rejected come from webhook_events rows, not counters).
  */
 
 const GROUPS = {
@@ -14,14 +16,6 @@ const GROUPS = {
     failed: CATEGORY_SYNC_METRICS.failed,
     dead: CATEGORY_SYNC_METRICS.dead,
     skipped: CATEGORY_SYNC_METRICS.skipped,
-  },
-  webhooks: {
-    accepted: "webhooks.accepted",
-    duplicate: "webhooks.duplicate",
-    rejected: "webhooks.rejected",
-    processed: "webhooks.processed",
-    failed: "webhooks.failed",
-    dead: "webhooks.dead",
   },
   reconciliation: {
     runs: "reconcile.runs",
@@ -41,8 +35,18 @@ export const METRIC_NAMES: string[] = Object.values(GROUPS).flatMap((group) => O
 function pick(totals: Record<string, number>): GroupCounts {
   const group = <G extends keyof Groups>(name: G) =>
     Object.fromEntries(Object.entries(GROUPS[name]).map(([key, counter]) => [key, totals[counter] ?? 0])) as GroupCounts[G];
-  return { category_sync: group("category_sync"), webhooks: group("webhooks"), reconciliation: group("reconciliation") };
+  return { category_sync: group("category_sync"), reconciliation: group("reconciliation") };
 }
+
+/** The contract's webhook counts (the webhooks domain also counts `ignored`, which the contract does not list). */
+const contractWebhooks = (counts: WebhookCounts): MetricsDto["webhooks"] => ({
+  accepted: counts.accepted,
+  duplicate: counts.duplicate,
+  rejected: counts.rejected,
+  processed: counts.processed,
+  failed: counts.failed,
+  dead: counts.dead,
+});
 
 /** succeeded / (succeeded + failed + dead), rounded to 4 places; null when nothing finished. */
 export function successRate(counts: { succeeded: number; failed: number; dead: number }): number | null {
@@ -56,17 +60,28 @@ export function successRate(counts: { succeeded: number; failed: number; dead: n
  */
 export async function adminMetrics(db: Db, window: MetricWindow, now: Date = new Date()): Promise<MetricsDto> {
   const range = windowRange(window, now);
-  const [totals, series, pending] = await Promise.all([
+  const [totals, series, pending, webhooks] = await Promise.all([
     sumCounters(db, METRIC_NAMES, range.from, range.to),
     counterSeries(db, METRIC_NAMES, range),
     countPendingCategorySyncs(db),
+    webhookMetrics(db, range.from, range.to, range.granularity),
   ]);
   const counts = pick(totals);
+  const webhookSeries = new Map(webhooks.series.map((point) => [point.bucket, point]));
   return {
     window,
     category_sync: { ...counts.category_sync, pending, success_rate: successRate(counts.category_sync) },
-    webhooks: counts.webhooks,
+    webhooks: contractWebhooks(webhooks.totals),
     reconciliation: counts.reconciliation,
-    series: series.map((point) => ({ bucket: point.bucket, ...pick(point.counts) })),
+    series: series.map((point) => {
+      const { category_sync, reconciliation } = pick(point.counts);
+      const hooks = webhookSeries.get(point.bucket);
+      return {
+        bucket: point.bucket,
+        category_sync,
+        webhooks: contractWebhooks(hooks ?? { accepted: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 }),
+        reconciliation,
+      };
+    }),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { and, eq } from "drizzle-orm";
-import { metricCounters } from "../../src/db/schema.ts";
+import { metricCounters, webhookEvents } from "../../src/db/schema.ts";
 import { counterSeries, dayBucket, hourBucket, incrementCounter, sumCounters, windowRange } from "../../src/platform/metrics.ts";
 import { adminMetrics, successRate } from "../../src/category-sync/metrics.service.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
@@ -114,7 +114,6 @@ describe("metrics answer", () => {
       ["category_sync.failed", 1],
       ["category_sync.dead", 1],
       ["category_sync.skipped", 4],
-      ["webhooks.accepted", 10],
       ["webhooks.duplicate", 2],
       ["webhooks.rejected", 3],
       ["webhooks.processed", 9],
@@ -124,13 +123,25 @@ describe("metrics answer", () => {
       ["reconcile.added", 5],
     ];
     for (const [counter, n] of bumps) await incrementCounter(db(), counter, n, inWindow);
+    // Webhook deliveries are counted from their event rows (the webhooks domain's read): 10 accepted, 1 rejected.
+    const event = (status: "processed" | "rejected", receivedAt: string) => ({
+      eventId: crypto.randomUUID(),
+      event: "item/updated",
+      status,
+      receivedAt,
+      bodySha256: "0".repeat(64),
+      r2Key: `test/${crypto.randomUUID()}`,
+      updatedAt: receivedAt,
+    });
+    await db().insert(webhookEvents).values(Array.from({ length: 10 }, () => event("processed", "2024-06-15T09:30:00.000Z")));
+    await db().insert(webhookEvents).values([event("rejected", "2024-06-15T09:31:00.000Z"), event("processed", "2024-06-13T09:00:00.000Z")]);
     await incrementCounter(db(), "category_sync.succeeded", 50, new Date("2024-06-14T09:00:00Z")); // outside 24h, inside 7d
 
     const day = await adminMetrics(db(), "24h", now);
     expect(day.window).toBe("24h");
     expect(day.category_sync).toMatchObject({ succeeded: 6, failed: 1, dead: 1, skipped: 4, success_rate: 0.75 });
     expect(typeof day.category_sync.pending).toBe("number");
-    expect(day.webhooks).toEqual({ accepted: 10, duplicate: 2, rejected: 3, processed: 9, failed: 1, dead: 0 });
+    expect(day.webhooks).toEqual({ accepted: 10, duplicate: 2, rejected: 4, processed: 9, failed: 1, dead: 0 });
     expect(day.reconciliation).toEqual({ runs: 2, items: 0, added: 5, updated: 0, removed: 0 });
     expect(day.series).toHaveLength(24);
     const point = day.series.find((p) => p.bucket === "2024-06-15T09:00:00Z");
@@ -143,6 +154,8 @@ describe("metrics answer", () => {
     expect(week.category_sync.success_rate).toBe(Math.round((56 / 58) * 10_000) / 10_000);
     expect(week.series).toHaveLength(7);
     expect(week.series.at(-2)).toMatchObject({ bucket: "2024-06-14T00:00:00Z", category_sync: { succeeded: 50 } });
+    expect(week.webhooks.accepted).toBe(11);
+    expect(week.series.at(-3)).toMatchObject({ bucket: "2024-06-13T00:00:00Z", webhooks: { accepted: 1 } });
   });
 });
 
