@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { ARTIFACTS_DIR, DESKTOP, launchChromium, PHONE, screenshot, waitFor } from "./support/browser.ts";
 import { startDevInstance, type DevInstance } from "./support/dev-instance.ts";
 
@@ -67,12 +67,18 @@ async function simulator<T>(method: string, path: string, body?: unknown): Promi
   return (await response.json()) as T;
 }
 
+/** Clicks a control that submits a form or follows a link, and waits for the next page to load. */
+async function clickAndLoad(target: Page, control: Locator): Promise<void> {
+  const loaded = target.waitForEvent("load");
+  await control.click();
+  await loaded;
+}
+
 /** Fills the sign-in form with a token and submits it. */
 async function signIn(target: Page, token: string): Promise<void> {
   await target.goto(`${dev.baseUrl}/admin/sign-in`);
   await target.getByLabel("Admin token (JWT)").fill(token);
-  await target.getByRole("button", { name: "Sign in" }).click();
-  await target.waitForLoadState("domcontentloaded");
+  await clickAndLoad(target, target.getByRole("button", { name: "Sign in" }));
 }
 
 /** Landmarks, one h1, a label for every form control, headers in every table: the basics a screen reader relies on. */
@@ -157,8 +163,7 @@ describe("operator console", () => {
     await expect(row.getByText("not mapped").count()).resolves.toBe(1);
     expect(await page.locator("datalist#pluggy-categories option").count()).toBeGreaterThan(50);
     await row.getByLabel("Pluggy category for Personal projects").fill("Wellness and fitness");
-    await row.getByRole("button", { name: "Set" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, row.getByRole("button", { name: "Set" }));
     expect(await page.getByRole("status").first().textContent()).toContain("Personal projects now maps to Services › Wellness and fitness");
     expect(await page.locator(`#category-${PERSONAL_PROJECTS} code`).first().textContent()).toBe("07030000");
 
@@ -188,13 +193,11 @@ describe("operator console", () => {
     await screenshot(page, "desktop-category-syncs-failed");
 
     await page.getByLabel("Jobs to redrive").selectOption("failed");
-    await page.getByRole("button", { name: "Redrive…" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: "Redrive…" }));
     expect(await page.locator("h1").textContent()).toBe("Redrive failed category syncs");
-    expect(await page.locator("form p").first().textContent()).toContain("1 category sync job is failed right now");
+    expect(await page.locator("form p").first().textContent()).toContain("There is 1 failed category sync job right now.");
     await screenshot(page, "desktop-redrive-confirm");
-    await page.getByRole("button", { name: "Redrive failed jobs" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: "Redrive failed jobs" }));
     expect(await page.getByRole("status").first().textContent()).toContain("Redrive: 1 failed job back to pending and queued.");
 
     await waitFor("the redriven sync to reach Pluggy", async () => {
@@ -216,8 +219,7 @@ describe("operator console", () => {
     await screenshot(page, "desktop-webhook-events");
     const link = page.locator("tbody a.mono").first();
     const eventId = (await link.textContent()) ?? "";
-    await link.click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, link);
     expect(await page.locator("pre.json").textContent()).toContain('"event": "item/created"');
     const { json: detail } = await call<{ data: WebhookEvent }>(adminToken, "GET", `/api/admin/webhook-events/${eventId}/`);
     expect(await page.locator("dl.meta").nth(1).textContent()).toContain(detail.data.body_sha256);
@@ -229,8 +231,7 @@ describe("operator console", () => {
     await expectAccessibleBasics(page);
     await screenshot(page, "desktop-webhook-event");
 
-    await page.getByRole("button", { name: "Replay this event" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: "Replay this event" }));
     expect(await page.getByRole("status").first().textContent()).toContain(`Event ${eventId} queued for replay`);
     await waitFor("the replay to be processed", async () => {
       const { json } = await call<{ data: WebhookEvent }>(adminToken, "GET", `/api/admin/webhook-events/${eventId}/`);
@@ -242,8 +243,7 @@ describe("operator console", () => {
     await page.goto(`${dev.baseUrl}/admin/webhook-events?item_id=${itemId}`);
     const { json: before } = await call<{ data: WebhookEvent[] }>(adminToken, "GET", `/api/admin/webhook-events/?item_id=${itemId}`);
     await page.getByLabel("At most").fill("10");
-    await page.getByRole("button", { name: "Preview replay (dry run)" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: "Preview replay (dry run)" }));
     expect(await page.locator("h1").textContent()).toBe("Replay preview");
     const listed = await page.locator("ol.mono a").allTextContents();
     expect(listed.sort()).toEqual(before.data.map((e) => e.event_id).sort());
@@ -252,8 +252,7 @@ describe("operator console", () => {
     await expectAccessibleBasics(page);
     await screenshot(page, "desktop-replay-preview");
 
-    await page.getByRole("button", { name: /^Replay \d+ events?$/ }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: /^Replay \d+ events?$/ }));
     expect(await page.getByRole("status").first().textContent()).toContain(`Queued ${listed.length} webhook event`);
     const { json: after } = await call<{ data: WebhookEvent[] }>(adminToken, "GET", `/api/admin/webhook-events/?item_id=${itemId}`);
     for (const event of after.data) {
@@ -308,8 +307,7 @@ describe("operator console", () => {
         await screenshot(mobile, name);
       }
       await mobile.goto(`${dev.baseUrl}/admin/webhook-events?item_id=${itemId}`);
-      await mobile.locator("tbody a.mono").first().click();
-      await mobile.waitForLoadState("domcontentloaded");
+      await clickAndLoad(mobile, mobile.locator("tbody a.mono").first());
       await expectAccessibleBasics(mobile);
       await screenshot(mobile, "phone-webhook-event");
     } finally {
@@ -319,8 +317,7 @@ describe("operator console", () => {
 
   it("signs out, and the console is closed again", async () => {
     await page.goto(`${dev.baseUrl}/admin`);
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await page.waitForLoadState("domcontentloaded");
+    await clickAndLoad(page, page.getByRole("button", { name: "Sign out" }));
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
     expect((await context.cookies()).some((c) => c.name === "fhe_console_session")).toBe(false);
     await page.goto(`${dev.baseUrl}/admin/category-syncs`);

@@ -151,7 +151,7 @@ export const RedriveConfirmPage: FC<RedriveConfirmProps> = ({ csrfToken, status,
         <input type="hidden" name="status" value={status} />
         <p>
           {known
-            ? `${known.count}${known.more ? "+" : ""} category sync job${known.count === 1 && !known.more ? " is" : "s are"} ${status} right now. `
+            ? `There ${known.count === 1 && !known.more ? "is" : "are"} ${known.count}${known.more ? "+" : ""} ${status} category sync job${known.count === 1 && !known.more ? "" : "s"} right now. `
             : null}
           Redriving puts them back to <strong>pending</strong> and queues them for another attempt, oldest first. Jobs that
           fail again come back as {status === "dead" ? "failed or dead" : "failed"}.
