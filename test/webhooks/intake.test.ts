@@ -4,6 +4,7 @@ import { MAX_WEBHOOK_BODY_BYTES } from "../../src/webhooks/webhook-intake.routes
 import { body } from "../helpers/http.ts";
 import {
   archivedKeysContaining,
+  counterTotal,
   eventPayload,
   eventRow,
   faultyBucket,
@@ -200,10 +201,7 @@ describe("duplicates", () => {
   });
 
   it("counts duplicates in webhooks.duplicate, after the answer", async () => {
-    const read = async () => {
-      const result = await env.DB.prepare("select coalesce(sum(count), 0) as n from metric_counters where name = 'webhooks.duplicate'").first<{ n: number }>();
-      return result?.n ?? 0;
-    };
+    const read = () => counterTotal("webhooks.duplicate");
     const before = await read();
     const raw = JSON.stringify(eventPayload());
     await postWebhook(raw);

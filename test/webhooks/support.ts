@@ -129,3 +129,9 @@ export function faultyBucket(bucket: R2Bucket, options: { failPut?: boolean }): 
     list: (...args: Parameters<R2Bucket["list"]>) => bucket.list(...args),
   } as R2Bucket;
 }
+
+/** Sum of a metric counter over every bucket (this test file's storage only). */
+export async function counterTotal(name: string): Promise<number> {
+  const row = await env.DB.prepare("select coalesce(sum(count), 0) as n from metric_counters where name = ?").bind(name).first<{ n: number }>();
+  return row?.n ?? 0;
+}
