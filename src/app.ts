@@ -14,6 +14,7 @@ import { connectRoutes } from "./connect/connect.index.ts";
 import { webhookRoutes } from "./webhooks/webhooks.index.ts";
 import { categorySyncRoutes } from "./category-sync/category-sync.index.ts";
 import { adminRoutes } from "./admin/admin.index.ts";
+import { erasureRoutes } from "./erasure/erasure.routes.ts";
 import { createConsoleRoutes } from "./admin/console/console.index.ts";
 
 const WEBHOOK_PATH = /^\/api\/banking\/pluggy\/webhook\/?$/;
@@ -80,6 +81,7 @@ export function createApp() {
     .route("/api/banking", connectRoutes)
     .route("/api/banking", webhookRoutes)
     .route("/api/banking", categorySyncRoutes)
+    .route("/api/banking", erasureRoutes)
     .route("/api/admin", adminRoutes)
     // The console calls the admin API in-process through this same app (no HTTP hop).
     .route("/admin", createConsoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));

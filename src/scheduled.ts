@@ -2,6 +2,8 @@ import { createLogger, type Logger } from "./platform/logger.ts";
 import type { AppBindings } from "./platform/env.ts";
 import { sweepCategorySyncs } from "./category-sync/category-sync.sweeper.ts";
 import { purgeWebhookBodiesJob, sweepWebhookEventsJob } from "./webhooks/webhooks.jobs.ts";
+import { reconcileItemsJob } from "./reconcile/reconcile.jobs.ts";
+import { requeueErasuresJob } from "./erasure/erasure.jobs.ts";
 
 /** A periodic job. Jobs are independent: one failing never stops the others. */
 export type ScheduledJob = (env: AppBindings, logger: Logger, scheduledTime: Date) => Promise<void>;
@@ -14,7 +16,7 @@ export const HOURLY_CRON = "17 * * * *";
 /* Each domain adds its job here (one import, one entry). */
 const JOBS: Record<string, Record<string, ScheduledJob>> = {
   [FREQUENT_CRON]: { "category-sync-sweeper": sweepCategorySyncs, "webhook-sweeper": sweepWebhookEventsJob },
-  [HOURLY_CRON]: { "webhook-retention": purgeWebhookBodiesJob },
+  [HOURLY_CRON]: { "webhook-retention": purgeWebhookBodiesJob, reconcile: reconcileItemsJob, "erasure-requeue": requeueErasuresJob },
 };
 
 /** The Worker's `scheduled` entry point. */

@@ -12,6 +12,8 @@ import { handleDeadItemSyncMessage, handleItemSyncMessage } from "../sync/item-s
 import { handleCategorySync, handleDeadCategorySync } from "../category-sync/category-sync.consumer.ts";
 import { categorySyncBackoff } from "../category-sync/category-sync.config.ts";
 import { handleDeadWebhookProcess, handleWebhookProcess } from "../webhooks/webhooks.consumer.ts";
+import { handleDeadItemReconcileMessage, handleItemReconcileMessage } from "../reconcile/reconcile.handler.ts";
+import { handleDeadUserEraseMessage, handleUserEraseMessage } from "../erasure/erasure.handler.ts";
 
 type Handlers<M extends { kind: string }> = { [K in M["kind"]]: MessageHandler<Extract<M, { kind: K }>> };
 
@@ -28,6 +30,10 @@ eventHandlers["item.sync"] = handleItemSyncMessage;
 deadEventHandlers["item.sync"] = handleDeadItemSyncMessage;
 eventHandlers["webhook.process"] = handleWebhookProcess;
 deadEventHandlers["webhook.process"] = handleDeadWebhookProcess;
+eventHandlers["item.reconcile"] = handleItemReconcileMessage;
+deadEventHandlers["item.reconcile"] = handleDeadItemReconcileMessage;
+eventHandlers["user.erase"] = handleUserEraseMessage;
+deadEventHandlers["user.erase"] = handleDeadUserEraseMessage;
 categorySyncHandlers["category.sync"] = handleCategorySync;
 deadCategorySyncHandlers["category.sync"] = handleDeadCategorySync;
 

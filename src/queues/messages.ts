@@ -19,14 +19,25 @@ export const itemSyncMessage = z.object({
   reason: z.enum(["registered", "reconcile", "webhook"]),
 });
 
+/** Bring one local item back in line with Pluggy without any webhook (src/reconcile). */
+export const itemReconcileMessage = z.object({
+  kind: z.literal("item.reconcile"),
+  itemId: z.string().min(1),
+  trigger: z.enum(["cron", "admin"]),
+});
+
 /** Erase every trace of a user (items at Pluggy, D1 rows, R2 bodies). */
 export const userEraseMessage = z.object({
   kind: z.literal("user.erase"),
   userId: z.string().min(1),
+  /** The delayed second pass that catches webhooks arriving after the first (e.g. Pluggy's own `item/deleted`). */
+  sweep: z.boolean().optional(),
+  /** Item ids the first pass erased, so the sweep still knows them once their rows are gone. */
+  itemIds: z.array(z.string().min(1)).max(1000).optional(),
 });
 
 /** Messages on the processing queue (`EVENTS_QUEUE`). */
-export const eventsQueueMessage = z.discriminatedUnion("kind", [webhookProcessMessage, itemSyncMessage, userEraseMessage]);
+export const eventsQueueMessage = z.discriminatedUnion("kind", [webhookProcessMessage, itemSyncMessage, itemReconcileMessage, userEraseMessage]);
 export type EventsQueueMessage = z.infer<typeof eventsQueueMessage>;
 
 /** Messages on the category-sync queue (`CATEGORY_SYNC_QUEUE`). */

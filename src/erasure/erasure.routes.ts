@@ -1,0 +1,46 @@
+import { createRoute } from "@hono/zod-openapi";
+import { createDb } from "../db/client.ts";
+import { requireAdmin, requireUser } from "../platform/auth.ts";
+import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { erasureQueuedSchema, erasureUserParams } from "./erasure.schemas.ts";
+import { requestErasure } from "./erasure.service.ts";
+
+const WHAT_IS_ERASED =
+  "Each of the user's items is deleted at Pluggy, then every local trace: items, accounts, transactions, category-sync jobs, " +
+  "and the webhook events about their items with their raw bodies in R2. Runs in the background (queue); afterwards every list is empty for the user. " +
+  "Repeating the request is harmless. Connections the user makes after the request are kept.";
+
+const eraseMeRoute = createRoute({
+  method: "delete",
+  path: "/me",
+  tags: ["Account"],
+  summary: "Erase the caller: their items at Pluggy and all their data here",
+  description: WHAT_IS_ERASED,
+  security: [{ bearerAuth: [] }],
+  middleware: [requireUser] as const,
+  responses: { 202: jsonContent(dataOf(erasureQueuedSchema), "Erasure queued"), 401: errorResponses[401] },
+});
+
+const eraseUserRoute = createRoute({
+  method: "delete",
+  path: "/users/{user_id}",
+  tags: ["Admin: erasure"],
+  summary: "Erase a user by id, exactly as DELETE /api/banking/me/ would",
+  description: `${WHAT_IS_ERASED} An unknown user id is accepted too (there is simply nothing to erase).`,
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAdmin] as const,
+  request: { params: erasureUserParams },
+  responses: { 202: jsonContent(dataOf(erasureQueuedSchema), "Erasure queued"), 400: errorResponses[400], 401: errorResponses[401], 403: errorResponses[403] },
+});
+
+/** User: `DELETE /api/banking/me/` (mounted under /api/banking). */
+export const erasureRoutes = createRouter().openapi(eraseMeRoute, async (c) => {
+  await requestErasure({ db: createDb(c.env.DB), queue: c.env.EVENTS_QUEUE, logger: c.var.logger }, c.var.user.id);
+  return c.json({ data: { status: "queued" as const } }, 202);
+});
+
+/** Admin: `DELETE /api/admin/users/{user_id}/` (mounted under /api/admin). */
+export const erasureAdminRoutes = createRouter().openapi(eraseUserRoute, async (c) => {
+  await requestErasure({ db: createDb(c.env.DB), queue: c.env.EVENTS_QUEUE, logger: c.var.logger }, c.req.valid("param").user_id);
+  return c.json({ data: { status: "queued" as const } }, 202);
+});

@@ -1,0 +1,373 @@
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray } from "drizzle-orm";
+import { chunk, type Db } from "../db/client.ts";
+import { accounts, categorySyncJobs, erasureRequests, items, transactions, webhookEvents } from "../db/schema.ts";
+import type { Logger } from "../platform/logger.ts";
+import { counterIncrement } from "../platform/metrics.ts";
+import type { PluggyApi } from "../pluggy/pluggy.client.ts";
+import { PluggyError } from "../pluggy/pluggy.errors.ts";
+import { RetryableError } from "../queues/consumer.ts";
+import type { EventsQueueMessage } from "../queues/messages.ts";
+import { deleteItemData } from "../sync/upserts.ts";
+
+/*
+ * Erasure (contract §8): `DELETE /api/banking/me/` and the admin's `DELETE /api/admin/users/{id}/` record a
+ * request and queue `user.erase`; the consumer deletes the user's items at Pluggy, then everything local
+ * — D1 rows and the raw webhook bodies about their items in R2. Every step is idempotent and the item
+ * rows go last, so a retry after a partial failure still knows what to finish.
+ */
+
+export const ERASURE_METRICS = { requested: "erasure.requested", completed: "erasure.completed" } as const;
+
+/** The second pass runs this long after the first, to catch webhooks about the items that arrive late. */
+export const ERASURE_SWEEP_DELAY_SECONDS = 10 * 60;
+/** A request still `queued` this long after it was made is queued again by the hourly job. */
+export const ERASURE_REQUEUE_AFTER_MINUTES = 60;
+/** How far before the request `item/*` deliveries are searched for items attributed to the user. */
+const ATTRIBUTION_LOOKBACK_MS = 24 * 3_600_000;
+/** Bodies read per pass when attributing deliveries without a local item (bounded work per message). */
+const MAX_ATTRIBUTION_READS = 500;
+/** Webhook rows handled per statement: ids in `IN (...)` stay under D1's 100 parameters. */
+const IDS_PER_STATEMENT = 90;
+/** Rows per webhook-event deletion round (R2 `delete` takes up to 1000 keys). */
+const EVENTS_PER_ROUND = 500;
+/** Transactions deleted per statement, so a very large user never runs into D1's per-query time limit. */
+const TRANSACTIONS_PER_DELETE = 5000;
+/** Events whose body names the item's `clientUserId`. */
+const ITEM_EVENTS = ["item/created", "item/updated", "item/deleted", "item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"];
+
+export interface ErasureRequestDeps {
+  db: Db;
+  queue: Queue<EventsQueueMessage>;
+  logger: Logger;
+}
+
+/**
+ * Records (or renews) the user's erasure request as `queued` and queues `user.erase`. Renewing moves
+ * `requested_at` forward, so everything created until now is covered. The send is best effort: the
+ * request row is the durable record and the hourly job queues it again if the message never ran.
+ */
+export async function requestErasure(deps: ErasureRequestDeps, userId: string, now: Date = new Date()): Promise<void> {
+  const at = now.toISOString();
+  await deps.db.batch([
+    deps.db
+      .insert(erasureRequests)
+      .values({ userId, status: "queued", requestedAt: at, completedAt: null })
+      .onConflictDoUpdate({ target: erasureRequests.userId, set: { status: "queued", requestedAt: at, completedAt: null } }),
+    counterIncrement(deps.db, ERASURE_METRICS.requested, 1, now),
+  ]);
+  try {
+    await deps.queue.send({ kind: "user.erase", userId });
+  } catch (error) {
+    deps.logger.error("could not queue an erasure; the hourly job will", { user_id: userId, error: error instanceof Error ? error.message : String(error) });
+  }
+  deps.logger.info("erasure requested", { user_id: userId });
+}
+
+/** HOURLY_CRON: queues again every erasure still `queued` an hour after it was asked for (a lost send, a dead message). */
+export async function requeueStaleErasures(deps: ErasureRequestDeps, now: Date = new Date(), limit = 100): Promise<number> {
+  const cutoff = new Date(now.getTime() - ERASURE_REQUEUE_AFTER_MINUTES * 60_000).toISOString();
+  const rows = await deps.db
+    .select({ userId: erasureRequests.userId })
+    .from(erasureRequests)
+    .where(and(eq(erasureRequests.status, "queued"), lt(erasureRequests.requestedAt, cutoff)))
+    .orderBy(asc(erasureRequests.requestedAt))
+    .limit(limit);
+  for (const part of chunk(rows, 100)) {
+    await deps.queue.sendBatch(part.map((row) => ({ body: { kind: "user.erase", userId: row.userId } satisfies EventsQueueMessage })));
+  }
+  if (rows.length > 0) deps.logger.warn("erasures still queued after an hour were queued again", { count: rows.length });
+  return rows.length;
+}
+
+export interface ErasureDeps {
+  db: Db;
+  bucket: R2Bucket;
+  pluggy: PluggyApi;
+  logger: Logger;
+}
+
+export interface ErasureOptions {
+  /** The delayed second pass: erases only the given items and what webhooks attribute to the user. */
+  sweep?: boolean;
+  /** Items an earlier pass erased (their rows are gone, but late webhooks about them may not be). */
+  itemIds?: readonly string[];
+  now?: Date;
+}
+
+export interface ErasureResult {
+  /** Every item id this pass covered (for the sweep). */
+  itemIds: string[];
+  pluggy: { deleted: number; alreadyGone: number; refused: number };
+  webhookEvents: number;
+  webhookBodies: number;
+  categorySyncJobs: number;
+  transactions: number;
+  accounts: number;
+  items: number;
+}
+
+/**
+ * Erases one user. Pass one (the `user.erase` message): every item we hold for the user — plus items
+ * that only `item/*` webhooks attribute to them (`clientUserId`), created before the request — is
+ * deleted at Pluggy (404 = already gone; a transient failure or our credentials being refused → retry
+ * before anything local is touched; any other refusal is logged and the local erasure goes on); then the
+ * webhook events about those items, rows and R2 bodies (`events/` and attributable `rejected/` ones);
+ * then category-sync jobs, transactions, accounts and, last, the items; then the request is `done`.
+ * The sweep pass (queued ten minutes later by the consumer) repeats this for the items pass one saw —
+ * catching Pluggy's own `item/deleted` deliveries and anything a racing writer put back — without
+ * touching a connection the user made after asking. Safe to run any number of times.
+ */
+export async function eraseUser(deps: ErasureDeps, userId: string, options: ErasureOptions = {}): Promise<ErasureResult> {
+  const { db } = deps;
+  const now = options.now ?? new Date();
+  const logger = deps.logger.child({ user_id: userId, sweep: options.sweep === true });
+  const request = await db.select().from(erasureRequests).where(eq(erasureRequests.userId, userId)).get();
+  const requestedAt = request?.requestedAt ?? now.toISOString();
+  const result: ErasureResult = {
+    itemIds: [],
+    pluggy: { deleted: 0, alreadyGone: 0, refused: 0 },
+    webhookEvents: 0,
+    webhookBodies: 0,
+    categorySyncJobs: 0,
+    transactions: 0,
+    accounts: 0,
+    items: 0,
+  };
+
+  const local = await localItemIds(db, userId, options.sweep ? requestedAt : undefined);
+  const known = new Set([...local, ...(options.itemIds ?? [])]);
+  const attributed = await itemsAttributedByWebhooks(deps, userId, requestedAt, known);
+  const scope = [...new Set([...known, ...attributed])];
+  result.itemIds = scope;
+
+  for (const itemId of scope) await deleteAtPluggy(deps, itemId, result, logger);
+
+  const events = await eraseWebhookEvents(deps, userId, scope);
+  result.webhookEvents = events.rows;
+  result.webhookBodies = events.bodies;
+
+  if (options.sweep) {
+    for (const itemId of scope) {
+      const removed = await deleteItemData(db, itemId);
+      result.items += removed.item ? 1 : 0;
+      result.accounts += removed.accounts;
+      result.transactions += removed.transactions;
+    }
+  } else {
+    await eraseLocalData(db, userId, result);
+    const at = now.toISOString();
+    await db.batch([
+      db
+        .insert(erasureRequests)
+        .values({ userId, status: "done", requestedAt, completedAt: at })
+        .onConflictDoUpdate({ target: erasureRequests.userId, set: { status: "done", completedAt: at } }),
+      counterIncrement(db, ERASURE_METRICS.completed, 1, now),
+    ]);
+  }
+  logger.info(options.sweep ? "erasure sweep done" : "user erased", {
+    items_in_scope: scope.length,
+    pluggy_deleted: result.pluggy.deleted,
+    pluggy_already_gone: result.pluggy.alreadyGone,
+    pluggy_refused: result.pluggy.refused,
+    webhook_events: result.webhookEvents,
+    webhook_bodies: result.webhookBodies,
+    category_sync_jobs: result.categorySyncJobs,
+    transactions: result.transactions,
+    accounts: result.accounts,
+    items: result.items,
+  });
+  return result;
+}
+
+/**
+ * The user's item ids as D1 knows them: item rows, and the item ids on their accounts and transactions
+ * (in case an item row went first). With `createdUpTo` (the sweep) only items Pluggy created up to that
+ * instant: a connection made after the request is a new consent, not something to erase.
+ */
+async function localItemIds(db: Db, userId: string, createdUpTo: string | undefined): Promise<string[]> {
+  if (createdUpTo !== undefined) {
+    const rows = await db
+      .select({ id: items.id, createdAt: items.pluggyCreatedAt })
+      .from(items)
+      .where(eq(items.userId, userId));
+    return rows.filter((row) => row.createdAt === null || Date.parse(row.createdAt) <= Date.parse(createdUpTo)).map((row) => row.id);
+  }
+  const [itemRows, accountRows, transactionRows] = await db.batch([
+    db.select({ id: items.id }).from(items).where(eq(items.userId, userId)),
+    db.selectDistinct({ id: accounts.itemId }).from(accounts).where(eq(accounts.userId, userId)),
+    db.selectDistinct({ id: transactions.itemId }).from(transactions).where(and(eq(transactions.userId, userId), isNotNull(transactions.itemId))),
+  ]);
+  const ids = new Set<string>();
+  for (const row of [...itemRows, ...accountRows, ...transactionRows]) if (row.id) ids.add(row.id);
+  return [...ids];
+}
+
+/**
+ * Items we never stored that Pluggy's `item/*` deliveries (received from a day before the request on)
+ * attribute to the user through `clientUserId` — e.g. one created in the Connect widget moments before
+ * the request. Confirmed with `GET /items/{id}`: only one that still exists and was created before the
+ * request is in scope. Bounded: at most MAX_ATTRIBUTION_READS bodies per pass.
+ */
+async function itemsAttributedByWebhooks(deps: ErasureDeps, userId: string, requestedAt: string, known: ReadonlySet<string>): Promise<string[]> {
+  const { db, bucket } = deps;
+  const since = new Date(Date.parse(requestedAt) - ATTRIBUTION_LOOKBACK_MS).toISOString();
+  const rows = await db
+    .select({ itemId: webhookEvents.itemId, r2Key: webhookEvents.r2Key })
+    .from(webhookEvents)
+    .where(
+      and(
+        inArray(webhookEvents.event, ITEM_EVENTS),
+        gt(webhookEvents.receivedAt, since),
+        isNotNull(webhookEvents.itemId),
+        isNull(webhookEvents.payloadPurgedAt),
+        notInArray(webhookEvents.itemId, db.select({ id: items.id }).from(items)),
+      ),
+    )
+    .orderBy(asc(webhookEvents.receivedAt))
+    .limit(MAX_ATTRIBUTION_READS);
+  const checked = new Set<string>();
+  const attributed: string[] = [];
+  for (const row of rows) {
+    if (!row.itemId || known.has(row.itemId) || checked.has(row.itemId)) continue;
+    checked.add(row.itemId);
+    const object = await bucket.get(row.r2Key);
+    if (!object || clientUserIdOf(await object.text()) !== userId) continue;
+    let item;
+    try {
+      item = await deps.pluggy.getItem(row.itemId);
+    } catch (error) {
+      if (error instanceof PluggyError && error.status === 404) {
+        attributed.push(row.itemId); // gone at Pluggy; its webhook bodies still go
+        continue;
+      }
+      const retryable = asRetryable(error);
+      if (retryable !== error || !(error instanceof PluggyError)) throw retryable;
+      deps.logger.warn("could not confirm an item attributed by webhooks; left alone", { item_id: row.itemId, pluggy_status: error.status });
+      continue;
+    }
+    if (item.clientUserId === userId && Date.parse(item.createdAt ?? requestedAt) <= Date.parse(requestedAt)) attributed.push(row.itemId);
+  }
+  return attributed;
+}
+
+function clientUserIdOf(text: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    if (json && typeof json === "object" && "clientUserId" in json && typeof json.clientUserId === "string") return json.clientUserId;
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** A transient Pluggy failure, or Pluggy refusing our own credentials, is worth retrying; the rest is not. */
+function asRetryable(error: unknown): unknown {
+  if (!(error instanceof PluggyError)) return error;
+  if (error.transient || error.status === 401) {
+    return new RetryableError(`Pluggy failed during erasure: ${error.reason}`, {
+      minDelaySeconds: error.status === 429 ? (error.retryAfterSeconds ?? 0) : 0,
+      cause: error,
+    });
+  }
+  return error;
+}
+
+async function deleteAtPluggy(deps: ErasureDeps, itemId: string, result: ErasureResult, logger: Logger): Promise<void> {
+  try {
+    await deps.pluggy.deleteItem(itemId);
+    result.pluggy.deleted++;
+  } catch (error) {
+    if (error instanceof PluggyError && error.status === 404) {
+      result.pluggy.alreadyGone++;
+      return;
+    }
+    const retryable = asRetryable(error);
+    if (retryable !== error || !(error instanceof PluggyError)) throw retryable;
+    // A refusal that repeating cannot change (400, 403...): the local erasure must still happen.
+    result.pluggy.refused++;
+    logger.error("Pluggy refused to delete an item during erasure; erasing locally anyway", { item_id: itemId, pluggy_status: error.status, pluggy_code: error.codeDescription ?? null });
+  }
+}
+
+/**
+ * Deletes the webhook events about the items — R2 bodies first, then the rows, so a crash in between
+ * only repeats a harmless delete — and rejected deliveries attributable to the user: those naming one
+ * of the items, and those without an item whose body mentions the user id or one of the items.
+ */
+async function eraseWebhookEvents(deps: ErasureDeps, userId: string, itemIds: readonly string[]): Promise<{ rows: number; bodies: number }> {
+  const { db, bucket } = deps;
+  const totals = { rows: 0, bodies: 0 };
+  const remove = async (rows: { eventId: string; r2Key: string; payloadPurgedAt: string | null }[]) => {
+    const keys = [...new Set(rows.filter((row) => row.payloadPurgedAt === null).map((row) => row.r2Key))];
+    if (keys.length > 0) await bucket.delete(keys);
+    totals.bodies += keys.length;
+    const statements = chunk(
+      rows.map((row) => row.eventId),
+      IDS_PER_STATEMENT,
+    ).map((ids) => db.delete(webhookEvents).where(inArray(webhookEvents.eventId, ids)));
+    const [first, ...rest] = statements;
+    if (first) {
+      const results = await db.batch([first, ...rest]);
+      totals.rows += results.reduce((sum, r) => sum + r.meta.changes, 0);
+    }
+  };
+  const columns = { eventId: webhookEvents.eventId, r2Key: webhookEvents.r2Key, payloadPurgedAt: webhookEvents.payloadPurgedAt };
+
+  for (const ids of chunk(itemIds, IDS_PER_STATEMENT)) {
+    for (;;) {
+      const rows = await db.select(columns).from(webhookEvents).where(inArray(webhookEvents.itemId, ids)).limit(EVENTS_PER_ROUND);
+      if (rows.length === 0) break;
+      await remove(rows);
+    }
+  }
+
+  // Rejected deliveries without an item id: attribute them by their bytes (bounded, keyset by event id).
+  const needles = [JSON.stringify(userId), ...itemIds];
+  let after = "";
+  for (let scanned = 0; scanned < MAX_ATTRIBUTION_READS; ) {
+    const rows = await db
+      .select(columns)
+      .from(webhookEvents)
+      .where(and(eq(webhookEvents.status, "rejected"), isNull(webhookEvents.itemId), isNull(webhookEvents.payloadPurgedAt), gt(webhookEvents.eventId, after)))
+      .orderBy(asc(webhookEvents.eventId))
+      .limit(100);
+    if (rows.length === 0) break;
+    const matching = [];
+    for (const row of rows) {
+      scanned++;
+      const object = await bucket.get(row.r2Key);
+      if (!object) continue;
+      const text = await object.text();
+      if (needles.some((needle) => text.includes(needle))) matching.push(row);
+    }
+    if (matching.length > 0) await remove(matching);
+    after = rows[rows.length - 1]?.eventId ?? after;
+  }
+  return totals;
+}
+
+/** Pass one's D1 erasure: jobs, then transactions in bounded chunks, then accounts and items last. */
+async function eraseLocalData(db: Db, userId: string, result: ErasureResult): Promise<void> {
+  const userTransactions = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId));
+  const [byUser, byTransaction] = await db.batch([
+    db.delete(categorySyncJobs).where(eq(categorySyncJobs.userId, userId)),
+    db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, userTransactions)),
+  ]);
+  result.categorySyncJobs += byUser.meta.changes + byTransaction.meta.changes;
+  for (;;) {
+    const removed = await db.delete(transactions).where(
+      inArray(
+        transactions.id,
+        db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId)).limit(TRANSACTIONS_PER_DELETE),
+      ),
+    );
+    result.transactions += removed.meta.changes;
+    if (removed.meta.changes < TRANSACTIONS_PER_DELETE) break;
+  }
+  const [removedAccounts, removedItems] = await db.batch([
+    db.delete(accounts).where(eq(accounts.userId, userId)),
+    db.delete(items).where(eq(items.userId, userId)),
+  ]);
+  result.accounts += removedAccounts.meta.changes;
+  result.items += removedItems.meta.changes;
+}

@@ -1,0 +1,46 @@
+import type { z } from "zod";
+import { createDb } from "../db/client.ts";
+import { createPluggyClient } from "../pluggy/pluggy.client.ts";
+import { PluggyError } from "../pluggy/pluggy.errors.ts";
+import { RetryableError, type HandlerContext } from "../queues/consumer.ts";
+import type { itemReconcileMessage } from "../queues/messages.ts";
+import { reconcileItem } from "./reconcile.service.ts";
+
+export type ItemReconcileMessage = z.infer<typeof itemReconcileMessage>;
+
+/**
+ * `item.reconcile` consumer: runs `reconcileItem`. A transient Pluggy failure (network, timeout, 409,
+ * 429, 5xx) is retried through the queue — no sooner than Pluggy's reset on a 429 — and since the
+ * watermark only advances when a run completes, the retry re-reads the same ground. A permanent one
+ * (403...) is logged and acked: repeating it cannot succeed, and the next scheduled run tries again.
+ */
+export async function handleItemReconcileMessage(message: ItemReconcileMessage, context: HandlerContext): Promise<void> {
+  const logger = context.logger.child({ kind: message.kind, item_id: message.itemId, trigger: message.trigger });
+  const db = createDb(context.env.DB);
+  const pluggy = createPluggyClient(context.env, { logger });
+  try {
+    await reconcileItem({ db, pluggy, logger }, message.itemId);
+  } catch (error) {
+    if (!(error instanceof PluggyError)) throw error;
+    if (error.transient) {
+      throw new RetryableError(`Pluggy failed transiently during reconciliation: ${error.reason}`, {
+        minDelaySeconds: error.status === 429 ? (error.retryAfterSeconds ?? 0) : 0,
+        cause: error,
+      });
+    }
+    logger.error("reconciliation failed permanently; message dropped", { pluggy_status: error.status, pluggy_code: error.codeDescription ?? null, reason: error.reason });
+  }
+}
+
+/**
+ * `item.reconcile` on the dead-letter queue: every retry failed. The item keeps its old watermark and
+ * `last_reconciled_at`, so the next cron run picks it again first; the log line is the operator's signal.
+ */
+export async function handleDeadItemReconcileMessage(message: ItemReconcileMessage, context: HandlerContext): Promise<void> {
+  context.logger.error("reconciliation dead: retries exhausted, the item was not reconciled", {
+    kind: message.kind,
+    item_id: message.itemId,
+    trigger: message.trigger,
+    attempts: context.attempts,
+  });
+}

@@ -1,0 +1,257 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index.ts";
+import { eq } from "drizzle-orm";
+import { erasureRequests, items } from "../../src/db/schema.ts";
+import { eraseUser, requestErasure, requeueStaleErasures } from "../../src/erasure/erasure.service.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import type { EventsQueueMessage } from "../../src/queues/messages.ts";
+import { reconcileItem } from "../../src/reconcile/reconcile.service.ts";
+import { processWebhookPayload } from "../../src/sync/event-processor.ts";
+import { syncItem } from "../../src/sync/item-sync.service.ts";
+import { uniqueUser } from "../helpers/auth.ts";
+import { sim } from "../helpers/simulator.ts";
+import { archivedKeys, db, erasureDeps, erasureRequest, existsAtPluggy, footprint, NOTHING, populatedUser, storeWebhook, syncDeps } from "./support.ts";
+
+/*
+ * eraseUser and the user.erase consumer against the simulator and this file's own D1 and R2: nothing of
+ * the user survives in any table or under any R2 prefix, Pluggy no longer has their items, other users
+ * are untouched, repeats are harmless, and a failure half-way is finished by the retry.
+ */
+
+const logger = createLogger({ test: "erasure" });
+
+async function deliver(message: EventsQueueMessage, options: { queue?: string; attempts?: number } = {}) {
+  const id = crypto.randomUUID();
+  const batch = createMessageBatch(options.queue ?? "finance-hub-events", [{ id, timestamp: new Date(), attempts: options.attempts ?? 1, body: message }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return { id, result: await getQueueResult(batch, ctx) };
+}
+
+/** A queue stand-in that records sends. */
+function recordingQueue() {
+  const sent: EventsQueueMessage[] = [];
+  const queue = {
+    send: async (body: EventsQueueMessage) => void sent.push(body),
+    sendBatch: async (messages: Iterable<MessageSendRequest<EventsQueueMessage>>) => void sent.push(...[...messages].map((m) => m.body)),
+  } as unknown as Queue<EventsQueueMessage>;
+  return { queue, sent };
+}
+
+describe("eraseUser", () => {
+  it("leaves nothing of the user in D1 (every table), R2 (both prefixes) or at Pluggy, and nothing else is touched", async () => {
+    const userId = uniqueUser("erase");
+    const otherId = uniqueUser("keep");
+    const mine = await populatedUser(userId);
+    const theirs = await populatedUser(otherId, 1);
+    const theirFootprint = await footprint(otherId, theirs.itemIds);
+    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, categorySyncJobs: 1, webhookEvents: 6 });
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+
+    const result = await eraseUser(erasureDeps(), userId);
+    expect(result).toMatchObject({ pluggy: { deleted: 2, alreadyGone: 0, refused: 0 }, items: 2, accounts: 4, transactions: 24, categorySyncJobs: 1, webhookEvents: 7, webhookBodies: 7 });
+    expect(result.itemIds.sort()).toEqual([...mine.itemIds].sort());
+
+    expect(await footprint(userId, mine.itemIds)).toEqual(NOTHING);
+    const keys = await archivedKeys();
+    for (const key of mine.keys) expect(keys.has(key), key).toBe(false);
+    for (const itemId of mine.itemIds) expect(await existsAtPluggy(itemId)).toBe(false);
+    expect(await erasureRequest(userId)).toMatchObject({ status: "done", completedAt: expect.any(String) });
+
+    expect(await footprint(otherId, theirs.itemIds)).toEqual(theirFootprint);
+    for (const key of theirs.keys) expect(keys.has(key), key).toBe(true);
+    for (const itemId of theirs.itemIds) expect(await existsAtPluggy(itemId)).toBe(true);
+  });
+
+  it("is harmless to repeat: a second run finds nothing and says so", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    await eraseUser(erasureDeps(), userId);
+    const again = await eraseUser(erasureDeps(), userId);
+    expect(again).toMatchObject({ itemIds: [], items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0, webhookEvents: 0, pluggy: { deleted: 0, alreadyGone: 0, refused: 0 } });
+    expect(await footprint(userId, itemIds)).toEqual(NOTHING);
+    expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
+  });
+
+  it("a failure at Pluggy half-way is retried through the queue, nothing local is touched until Pluggy is done, and the retry finishes", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 2);
+    const [first, second] = itemIds;
+    if (!first || !second) throw new Error("fixture");
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    const before = await footprint(userId, itemIds);
+
+    const fault = await sim.fault({ path: `^/items/${second}$`, method: "DELETE", status: 503, times: 1 });
+    const failed = await deliver({ kind: "user.erase", userId });
+    await sim.clearFault(fault);
+    expect(failed.result.retryMessages.map((m) => m.msgId)).toEqual([failed.id]);
+    expect(await existsAtPluggy(first)).toBe(false); // the first delete went through
+    expect(await existsAtPluggy(second)).toBe(true);
+    expect(await footprint(userId, itemIds)).toEqual(before);
+    expect(await erasureRequest(userId)).toMatchObject({ status: "queued" });
+
+    const retried = await deliver({ kind: "user.erase", userId }, { attempts: 2 });
+    expect(retried.result.explicitAcks).toEqual([retried.id]);
+    expect(await existsAtPluggy(second)).toBe(false);
+    expect(await footprint(userId, itemIds)).toEqual(NOTHING);
+    expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
+  });
+
+  it("a refusal Pluggy will repeat forever (403) does not block the local erasure", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    const [itemId] = itemIds;
+    if (!itemId) throw new Error("fixture");
+    const fault = await sim.fault({ path: `^/items/${itemId}$`, method: "DELETE", status: 403, times: 1 });
+    const result = await eraseUser(erasureDeps(), userId);
+    await sim.clearFault(fault);
+    expect(result.pluggy).toEqual({ deleted: 0, alreadyGone: 0, refused: 1 });
+    expect(await footprint(userId, itemIds)).toEqual(NOTHING);
+  });
+
+  it("finds items only webhooks know about (never synced) by their clientUserId, and deletes them at Pluggy too", async () => {
+    const userId = uniqueUser("erase");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 1 });
+    const stored = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId });
+    const someoneElses = await sim.createItem({ clientUserId: uniqueUser("keep"), accounts: 1, transactionsPerAccount: 1 });
+    const notMine = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), itemId: someoneElses.item.id, clientUserId: "someone-else" });
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+
+    const result = await eraseUser(erasureDeps(), userId);
+    expect(result.itemIds).toEqual([item.id]);
+    expect(await existsAtPluggy(item.id)).toBe(false);
+    const keys = await archivedKeys();
+    expect(keys.has(stored.key)).toBe(false);
+    expect(keys.has(notMine.key)).toBe(true);
+    expect(await existsAtPluggy(someoneElses.item.id)).toBe(true);
+  });
+
+  it("the sweep pass erases webhooks that arrived after the first pass, but never a connection made after the request", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    const first = await eraseUser(erasureDeps(), userId);
+    // Pluggy's own item/deleted for the item we just deleted lands afterwards.
+    const late = await storeWebhook({ event: "item/deleted", eventId: crypto.randomUUID(), itemId: itemIds[0], clientUserId: userId });
+    // The user comes back and connects a bank again (a new consent).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const { item: fresh } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
+    expect(await syncItem(syncDeps(), fresh.id)).toMatchObject({ outcome: "synced" });
+
+    const sweep = await eraseUser(erasureDeps(), userId, { sweep: true, itemIds: first.itemIds });
+    expect(sweep.webhookEvents).toBe(1);
+    expect((await archivedKeys()).has(late.key)).toBe(false);
+    expect(await existsAtPluggy(fresh.id)).toBe(true);
+    expect(await footprint(userId, [fresh.id])).toMatchObject({ items: 1, accounts: 1, transactions: 3 });
+    expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
+  });
+
+  it("the consumer queues the sweep pass ten minutes out with the erased item ids", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    const sends: { body: unknown; options: unknown }[] = [];
+    const queue = { send: async (body: unknown, options: unknown) => void sends.push({ body, options }) } as unknown as Queue;
+    const batch = createMessageBatch("finance-hub-events", [{ id: "m1", timestamp: new Date(), attempts: 1, body: { kind: "user.erase", userId } }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, EVENTS_QUEUE: queue }, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["m1"]);
+    expect(sends).toEqual([{ body: { kind: "user.erase", userId, sweep: true, itemIds }, options: { delaySeconds: 600 } }]);
+  });
+});
+
+describe("an erased user stays erased", () => {
+  it("item/created for an item already gone at Pluggy re-reads it, gets 404, and writes nothing", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    const [itemId] = itemIds;
+    if (!itemId) throw new Error("fixture");
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await eraseUser(erasureDeps(), userId);
+
+    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId, clientUserId: userId })).toBe("processed");
+    expect(await footprint(userId, itemIds)).toEqual(NOTHING);
+  });
+
+  it("an item created before the request that erasure never saw is deleted at Pluggy instead of synced", async () => {
+    const userId = uniqueUser("erase");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await eraseUser(erasureDeps(), userId); // no local trace and no webhook yet: it cannot see the item
+
+    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId })).toBe("ignored");
+    expect(await existsAtPluggy(item.id)).toBe(false);
+    expect(await footprint(userId, [item.id])).toEqual(NOTHING);
+    expect(await processWebhookPayload(syncDeps(), { event: "item/error", eventId: crypto.randomUUID(), itemId: item.id })).toBe("processed");
+    expect(await footprint(userId, [item.id])).toEqual(NOTHING);
+  });
+
+  it("neither a status webhook nor a reconciliation in flight brings an erased user's item back", async () => {
+    const userId = uniqueUser("erase");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 4 });
+    expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "synced" });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The request is recorded; the consumer has not run yet when these writers act.
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+
+    expect(await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).toBe("ignored");
+    expect(await existsAtPluggy(item.id)).toBe(false);
+    expect(await footprint(userId, [item.id])).toEqual(NOTHING);
+
+    // A reconciliation of an item from before a (renewed) request, already past its own read of D1.
+    const { item: another } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    const { db: d, pluggy } = syncDeps();
+    await db.insert(items).values({
+      id: another.id,
+      userId,
+      status: "UPDATED",
+      pluggyCreatedAt: another.createdAt,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    });
+    expect(await reconcileItem({ db: d, pluggy, logger }, another.id)).toMatchObject({ outcome: "erased" });
+    expect(await existsAtPluggy(another.id)).toBe(false);
+    expect(await footprint(userId, [another.id])).toEqual(NOTHING);
+  });
+});
+
+describe("requests", () => {
+  it("requestErasure records a queued request and queues user.erase; renewing moves requested_at forward", async () => {
+    const userId = uniqueUser("erase");
+    const { queue, sent } = recordingQueue();
+    await requestErasure({ db, queue, logger }, userId, new Date("2026-01-01T00:00:00.000Z"));
+    expect(await erasureRequest(userId)).toEqual({ userId, status: "queued", requestedAt: "2026-01-01T00:00:00.000Z", completedAt: null });
+    await db.update(erasureRequests).set({ status: "done", completedAt: "2026-01-01T00:01:00.000Z" }).where(eq(erasureRequests.userId, userId));
+    await requestErasure({ db, queue, logger }, userId, new Date("2026-02-01T00:00:00.000Z"));
+    expect(await erasureRequest(userId)).toEqual({ userId, status: "queued", requestedAt: "2026-02-01T00:00:00.000Z", completedAt: null });
+    expect(sent).toEqual([
+      { kind: "user.erase", userId },
+      { kind: "user.erase", userId },
+    ]);
+  });
+
+  it("the hourly job queues again an erasure still queued after an hour, not a recent one", async () => {
+    const stuck = uniqueUser("stuck");
+    const recent = uniqueUser("recent");
+    await db.insert(erasureRequests).values([
+      { userId: stuck, status: "queued", requestedAt: new Date(Date.now() - 2 * 3_600_000).toISOString() },
+      { userId: recent, status: "queued", requestedAt: new Date().toISOString() },
+    ]);
+    const { queue, sent } = recordingQueue();
+    await requeueStaleErasures({ db, queue, logger });
+    expect(sent).toContainEqual({ kind: "user.erase", userId: stuck });
+    expect(sent).not.toContainEqual({ kind: "user.erase", userId: recent });
+  });
+
+  it("a dead user.erase is acked on the dead-letter queue (the request stays queued for the hourly job)", async () => {
+    const userId = uniqueUser("erase");
+    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    const { id, result } = await deliver({ kind: "user.erase", userId }, { queue: "finance-hub-events-dlq", attempts: 9 });
+    expect(result.explicitAcks).toEqual([id]);
+    expect(await erasureRequest(userId)).toMatchObject({ status: "queued" });
+  });
+});

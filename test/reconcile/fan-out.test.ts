@@ -1,0 +1,146 @@
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { erasureRequests, items } from "../../src/db/schema.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { queueReconciliation, RECONCILE_CRON_SPREAD_SECONDS } from "../../src/reconcile/reconcile.service.ts";
+import { HOURLY_CRON, runScheduled } from "../../src/scheduled.ts";
+import { authHeaders, uniqueUser } from "../helpers/auth.ts";
+import { makeItem } from "../helpers/factories.ts";
+import { body, call } from "../helpers/http.ts";
+import { sim } from "../helpers/simulator.ts";
+import { db, expectInLineWithPluggy, localItem, mirroredItem, reconciliationMetrics, recordingQueue } from "./support.ts";
+
+/*
+ * The fan-out (admin API and hourly cron) and the auth around it. The admin API goes through the real
+ * queue and consumer; the cron's selection and spreading are checked on a recording queue, since its
+ * messages are delayed by design.
+ */
+
+const logger = createLogger({ test: "reconcile-fan-out" });
+const admin = () => authHeaders("ops-admin", { admin: true });
+const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+
+describe("POST /api/admin/reconcile/ — auth", () => {
+  it.each([
+    ["no token", 401, "unauthorized", async () => ({})],
+    ["a bad token", 401, "unauthorized", async () => ({ Authorization: "Bearer not-a-jwt" })],
+    ["a user (not admin) token", 403, "forbidden", async () => authHeaders(uniqueUser())],
+  ])("with %s → %i %s", async (_label, status, code, headers) => {
+    const response = await call("/api/admin/reconcile/", { method: "POST", headers: await headers(), json: {} });
+    expect(response.status).toBe(status);
+    expect((await body(response)).error.code).toBe(code);
+  });
+});
+
+describe("POST /api/admin/reconcile/", () => {
+  it("rejects a malformed body (400) and an item we do not have (404)", async () => {
+    for (const json of [{ item_id: "not-a-uuid" }, { item_id: crypto.randomUUID(), extra: true }]) {
+      const response = await call("/api/admin/reconcile/", { method: "POST", headers: await admin(), json });
+      expect(response.status).toBe(400);
+      expect((await body(response)).error.code).toBe("validation_error");
+    }
+    const missing = await call("/api/admin/reconcile", { method: "POST", headers: await admin(), json: { item_id: crypto.randomUUID() } });
+    expect(missing.status).toBe(404);
+    expect((await body(missing)).error.code).toBe("not_found");
+  });
+
+  it("queues one item (202 {queued: 1}); the consumer heals it and the metrics show what it healed", async () => {
+    const userId = uniqueUser("reconcile");
+    const { item, account, recent } = await mirroredItem(userId);
+    await sim.addTransactions(item.id, { accountId: account.id, count: 2 });
+    await sim.updateTransaction(recent.id, { description: "DESCRICAO NOVA" });
+    const before = await reconciliationMetrics();
+
+    const response = await call("/api/admin/reconcile/", { method: "POST", headers: await admin(), json: { item_id: item.id } });
+    expect(response.status).toBe(202);
+    expect(await body(response)).toEqual({ data: { queued: 1 } });
+
+    await vi.waitUntil(async () => (await localItem(item.id))?.lastReconciledAt !== null, { timeout: 10_000, interval: 50 });
+    await expectInLineWithPluggy(item.id, userId);
+    expect(await reconciliationMetrics()).toEqual({ ...before, runs: before.runs + 1, items: before.items + 1, added: before.added + 2, updated: before.updated + 1 });
+  });
+
+  it("without a body queues every active item (not those of a user being erased) and they are all reconciled", async () => {
+    const a = await mirroredItem(uniqueUser("reconcile"));
+    const b = await mirroredItem(uniqueUser("reconcile"));
+    const erasing = uniqueUser("erasing");
+    const held = await makeItem(erasing);
+    await db.insert(erasureRequests).values({ userId: erasing, status: "queued", requestedAt: new Date().toISOString() });
+    await sim.deleteItem(b.item.id);
+    const active = (await db.select({ id: items.id }).from(items)).length - 1;
+
+    const response = await call("/api/admin/reconcile", { method: "POST", headers: await admin() });
+    expect(response.status).toBe(202);
+    expect(await body(response)).toEqual({ data: { queued: active } });
+
+    await vi.waitUntil(async () => (await localItem(a.item.id))?.lastReconciledAt !== null && (await localItem(b.item.id)) === undefined, { timeout: 10_000, interval: 50 });
+    expect(await localItem(held.id)).toMatchObject({ lastReconciledAt: null }); // untouched while its owner is erased
+  });
+});
+
+describe("queueReconciliation (the fan-out)", () => {
+  it("picks the least recently reconciled first (never reconciled leading), at most `limit`, in sendBatch calls of ≤ 100", async () => {
+    const owner = uniqueUser("fan-out");
+    const stale = await makeItem(owner, { lastReconciledAt: hoursAgo(30) });
+    const fresh = await makeItem(owner, { lastReconciledAt: hoursAgo(1) });
+    const never = await makeItem(owner, { lastReconciledAt: null });
+    const bulk = Array.from({ length: 240 }, () => ({ ...bulkItem(owner), lastReconciledAt: hoursAgo(20) }));
+    for (let i = 0; i < bulk.length; i += 7) await db.insert(items).values(bulk.slice(i, i + 7));
+    const others = new Set([stale.id, fresh.id, never.id, ...bulk.map((i) => i.id)]);
+
+    const recording = recordingQueue();
+    // Everything else in this file's D1 was reconciled moments ago, so 242 = never + stale + the 240 bulk.
+    const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "admin", limit: 242 });
+    expect(queued).toBe(242);
+    expect(recording.batches.map((batch) => batch.length)).toEqual([100, 100, 42]);
+    const ids = recording.messages().flatMap((m) => (m.body.kind === "item.reconcile" ? [m.body.itemId] : []));
+    expect(ids.every((id) => others.has(id))).toBe(true);
+    // Never reconciled first, then the oldest; the freshest does not fit.
+    expect(ids[0]).toBe(never.id);
+    expect(ids[1]).toBe(stale.id);
+    expect(ids).not.toContain(fresh.id);
+    expect(recording.messages().every((m) => m.body.kind === "item.reconcile" && m.body.trigger === "admin" && m.delaySeconds === undefined)).toBe(true);
+  });
+
+  it("the cron skips items reconciled in the last hours and spreads delivery over most of the hour", async () => {
+    const owner = uniqueUser("fan-out");
+    const recent = await makeItem(owner, { lastReconciledAt: hoursAgo(2) });
+    const due = await makeItem(owner, { lastReconciledAt: hoursAgo(7) });
+    const recording = recordingQueue();
+    const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron" });
+    const messages = recording.messages();
+    expect(messages.length).toBe(queued);
+    const itemIds = messages.map((m) => (m.body.kind === "item.reconcile" ? m.body.itemId : ""));
+    expect(itemIds).toContain(due.id);
+    expect(itemIds).not.toContain(recent.id);
+    const delays = messages.map((m) => m.delaySeconds ?? 0);
+    expect(delays).toEqual([...delays].sort((x, y) => x - y));
+    expect(Math.max(...delays)).toBeLessThan(RECONCILE_CRON_SPREAD_SECONDS);
+    if (messages.length > 1) expect(Math.max(...delays)).toBeGreaterThan(0);
+  });
+
+  it("counts a run, even one with nothing to queue", async () => {
+    const before = await reconciliationMetrics();
+    const recording = recordingQueue();
+    await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron", minIntervalHours: 1_000_000, limit: 0 });
+    expect(recording.batches).toEqual([]);
+    expect((await reconciliationMetrics()).runs).toBe(before.runs + 1);
+  });
+
+  it("runs from the hourly cron trigger", async () => {
+    const owner = uniqueUser("cron");
+    const due = await makeItem(owner, { lastReconciledAt: null });
+    const recording = recordingQueue();
+    const controller = createScheduledController({ cron: HOURLY_CRON, scheduledTime: Date.now() });
+    await runScheduled(controller, { ...env, EVENTS_QUEUE: recording.queue });
+    const itemIds = recording.messages().flatMap((m) => (m.body.kind === "item.reconcile" ? [m.body.itemId] : []));
+    expect(itemIds).toContain(due.id);
+    expect(recording.messages().every((m) => m.body.kind !== "item.reconcile" || m.body.trigger === "cron")).toBe(true);
+  });
+});
+
+function bulkItem(userId: string): typeof items.$inferInsert {
+  const now = new Date().toISOString();
+  return { id: crypto.randomUUID(), userId, status: "UPDATED", createdAt: now, updatedAt: now };
+}
