@@ -264,6 +264,7 @@ describe("operator console", () => {
     await page.goto(`${dev.baseUrl}/admin`);
     const summary = await page.locator("svg.chart desc").first().textContent();
     expect(summary).toMatch(/[1-9]\d* synced/);
+    expect(await page.locator("svg.chart desc").nth(1).textContent()).toMatch(/[1-9]\d* accepted/);
     await expectAccessibleBasics(page);
     await screenshot(page, "desktop-overview");
   });
