@@ -415,6 +415,12 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     });
     c.set("record", record);
     c.set("json", json);
+    const isAuth = url.pathname === "/auth";
+    const apiKey = c.req.header("X-API-KEY");
+    const payload = !isAuth && apiKey ? await verifyJwt(apiKey, tokenSecret, state.now()) : undefined;
+    const keyClientId = payload?.typ === "api_key" && typeof payload.clientId === "string" ? payload.clientId : undefined;
+    const authClientId = isAuth && json && typeof json === "object" && "clientId" in json && typeof json.clientId === "string" ? json.clientId : undefined;
+    record.clientId = keyClientId ?? authClientId ?? null;
     try {
       if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
       const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`, text);
@@ -433,15 +439,12 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
         c.res = pluggyError(400, "Invalid JSON body", "INVALID_JSON");
         return c.res;
       }
-      if (url.pathname !== "/auth") {
-        const apiKey = c.req.header("X-API-KEY");
-        const payload = apiKey ? await verifyJwt(apiKey, tokenSecret, state.now()) : undefined;
-        if (!payload || payload.typ !== "api_key" || typeof payload.clientId !== "string") {
+      if (!isAuth) {
+        if (!keyClientId) {
           c.res = pluggyError(401, "Missing or invalid X-API-KEY header");
           return c.res;
         }
-        record.clientId = payload.clientId;
-        c.set("clientId", payload.clientId);
+        c.set("clientId", keyClientId);
       }
       await next();
     } finally {
@@ -454,7 +457,6 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   api.post("/auth", async (c) => {
     const parsed = authBody.safeParse(jsonOf(c));
     if (!parsed.success) return pluggyError(400, "clientId and clientSecret are required", "INVALID_PARAMETERS");
-    c.get("record").clientId = parsed.data.clientId;
     if (!acceptsClient(parsed.data.clientId, parsed.data.clientSecret)) {
       return pluggyError(401, "Invalid credentials: client keys are not authorized", "CLIENT_KEYS_UNAUTHORIZED");
     }

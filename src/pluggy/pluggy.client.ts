@@ -90,8 +90,13 @@ const READ_BACKOFF: BackoffOptions = { baseSeconds: 1, capSeconds: 4 };
 const API_KEY_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Pluggy documents a 2-hour apiKey; used when the key's `exp` cannot be read. */
 const API_KEY_FALLBACK_LIFETIME_MS = 2 * 60 * 60_000;
-/** Pluggy's limit on `ids` per `GET /v2/transactions`. */
-export const TRANSACTION_IDS_PER_REQUEST = 500;
+/** A fresh key is used at least this long, so a skewed clock cannot turn every call into a `POST /auth`. */
+const API_KEY_MIN_CACHE_MS = 60_000;
+/**
+ * `ids` per `GET /v2/transactions`. Pluggy accepts up to 500, but 500 uuids make an ~18 KB URL that
+ * common proxies and servers refuse (431/414); 200 keep it under 8 KB.
+ */
+export const TRANSACTION_IDS_PER_REQUEST = 200;
 const MAX_TRANSACTION_PAGES = 10_000;
 const MAX_LIST_PAGES = 100;
 
@@ -277,8 +282,9 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
       unauthenticated: true,
     };
     const { apiKey } = await withRetries(spec, () => exchange(spec, undefined));
-    const expiresAt = jwtExpiryMs(apiKey) ?? now() + API_KEY_FALLBACK_LIFETIME_MS;
-    return { apiKey, refreshAtMs: expiresAt - API_KEY_REFRESH_MARGIN_MS };
+    const issuedAt = now();
+    const expiresAt = jwtExpiryMs(apiKey) ?? issuedAt + API_KEY_FALLBACK_LIFETIME_MS;
+    return { apiKey, refreshAtMs: Math.max(expiresAt - API_KEY_REFRESH_MARGIN_MS, issuedAt + API_KEY_MIN_CACHE_MS) };
   }
 
   async function currentApiKey(): Promise<string> {
