@@ -1,6 +1,8 @@
 import { tokenCommand } from "./token.command.ts";
 import { syncsCommand } from "./syncs.command.ts";
 import { metricsCommand } from "./metrics.command.ts";
+import { reconcileCommand } from "./reconcile.command.ts";
+import { eraseUserCommand } from "./erase-user.command.ts";
 
 export interface Command {
   summary: string;
@@ -13,4 +15,6 @@ export const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   syncs: syncsCommand,
   metrics: metricsCommand,
+  reconcile: reconcileCommand,
+  "erase-user": eraseUserCommand,
 };
