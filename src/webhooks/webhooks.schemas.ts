@@ -107,7 +107,7 @@ export const createPluggyWebhookBody = z
     url: z
       .url()
       .max(2048)
-      .refine((value) => new URL(value).protocol === "https:", { message: "must be an https URL (Pluggy delivers only to public HTTPS endpoints)" })
+      .refine((value) => /^https:\/\//i.test(value), { message: "must be an https URL (Pluggy delivers only to public HTTPS endpoints)" })
       .openapi({ example: "https://api.example.com/api/banking/pluggy/webhook/" }),
     event: z.string().min(1).max(64).default("all").openapi({ description: "Pluggy event to subscribe to; default `all`" }),
   })
