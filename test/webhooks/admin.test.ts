@@ -5,7 +5,7 @@ import { webhookEvents } from "../../src/db/schema.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
 import { sim } from "../helpers/simulator.ts";
-import { db, eventPayload, eventRow, fetchWithEnv, hmacHex, postWebhook, recordingQueue, sha256Of, uniqueIp } from "./support.ts";
+import { db, eventPayload, eventRow, fetchWithEnv, hmacHex, postWebhook, recordingQueue, sha256Of } from "./support.ts";
 
 const admin = () => authHeaders("ops-admin", { admin: true });
 
@@ -364,8 +364,4 @@ describe("intake is documented in the OpenAPI document", () => {
     );
     expect(doc.paths["/api/banking/pluggy/webhook"].post.responses).toHaveProperty("401");
   });
-});
-
-it("uses a unique address per delivery helper call", () => {
-  expect(uniqueIp()).not.toBe(uniqueIp());
 });
