@@ -130,6 +130,8 @@ describe("PATCH /api/banking/transactions/{id}/ outcome", () => {
     const category = await mappedCategory(PLUGGY.groceries, { name: "Groceries (test)" });
     const res = await patch(userId, transaction.id, { category: category.id });
     expect(res.status).toBe(200);
+    // A bookmark covering the write, for read-your-writes on the next GET.
+    expect(res.headers.get("X-D1-Bookmark")).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
     const { data } = await body(res);
     expect(data.id).toBe(transaction.id);
     expect(data.category).toEqual({ id: category.id, name: "Groceries (test)" });
