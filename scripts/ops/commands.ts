@@ -3,6 +3,8 @@ import { syncsCommand } from "./syncs.command.ts";
 import { metricsCommand } from "./metrics.command.ts";
 import { reconcileCommand } from "./reconcile.command.ts";
 import { eraseUserCommand } from "./erase-user.command.ts";
+import { replayCommand } from "./replay.command.ts";
+import { webhooksCommand } from "./webhooks.command.ts";
 
 export interface Command {
   summary: string;
@@ -17,4 +19,6 @@ export const COMMANDS: Record<string, Command> = {
   metrics: metricsCommand,
   reconcile: reconcileCommand,
   "erase-user": eraseUserCommand,
+  replay: replayCommand,
+  webhooks: webhooksCommand,
 };
