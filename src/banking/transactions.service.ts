@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
+import { chunk, type Db } from "../db/client.ts";
 import { categories, categorySyncJobs, transactions, type CategorySyncJobRow, type TransactionRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import { formatMinor } from "../platform/money.ts";
@@ -17,6 +17,8 @@ export interface TransactionFilters {
   limit: number;
   cursor?: string;
 }
+
+const IN_LIST_CHUNK = 90;
 
 const cursorSchema = z.object({ d: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), i: z.string().min(1).max(128) });
 
@@ -39,10 +41,11 @@ function categorySyncOf(row: TransactionRow, job: CategorySyncJobRow | undefined
 export async function serializeTransactions(db: Db, rows: TransactionRow[]): Promise<TransactionDto[]> {
   if (rows.length === 0) return [];
   const categoryIds = [...new Set(rows.map((r) => r.categoryId).filter((id): id is string => id !== null))];
+  // IN lists are chunked: D1 binds at most 100 parameters per statement and a page holds up to 200 rows.
   const [categoryRows, jobRows] = await Promise.all([
-    categoryIds.length > 0 ? db.select({ id: categories.id, name: categories.name }).from(categories).where(inArray(categories.id, categoryIds)) : [],
-    db.select().from(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, rows.map((r) => r.id))),
-  ]);
+    Promise.all(chunk(categoryIds, IN_LIST_CHUNK).map((ids) => db.select({ id: categories.id, name: categories.name }).from(categories).where(inArray(categories.id, ids)))),
+    Promise.all(chunk(rows.map((r) => r.id), IN_LIST_CHUNK).map((ids) => db.select().from(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, ids)))),
+  ]).then(([c, j]) => [c.flat(), j.flat()] as const);
   const names = new Map(categoryRows.map((c) => [c.id, c.name]));
   const jobs = new Map(jobRows.map((j) => [j.transactionId, j]));
   return rows.map((row) => ({

@@ -346,3 +346,37 @@ describe("one transaction", () => {
     expect(json).toEqual({ error: { code: "not_found", message: expect.any(String), request_id: res.headers.get("X-Request-Id") } });
   });
 });
+
+describe("large pages", () => {
+  it("serves limit=200 with categories and sync jobs on every row (IN lists stay under D1's 100 parameters)", async () => {
+    const userId = uniqueUser();
+    const item = await makeItem(userId);
+    const account = await makeAccount(userId, item.id);
+    const category = await makeCategory();
+    const made = [];
+    for (let start = 0; start < 150; start += 25) {
+      made.push(...(await Promise.all(Array.from({ length: 25 }, () => makeTransaction(userId, account, { categoryId: category.id })))));
+    }
+    const now = new Date().toISOString();
+    const db = createDb(env.DB);
+    for (const row of made) {
+      await db.insert(categorySyncJobs).values({
+        id: crypto.randomUUID(),
+        transactionId: row.id,
+        userId,
+        pluggyTransactionId: row.pluggyId ?? "",
+        categoryId: category.id,
+        version: 1,
+        status: "synced",
+        dueAt: now,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    const res = await call(`${LIST}?limit=200`, { headers: await authHeaders(userId) });
+    expect(res.status).toBe(200);
+    const json = await body(res);
+    expect(json.data).toHaveLength(150);
+    expect(json.data.every((t: any) => t.category?.name === category.name && t.category_sync?.status === "synced")).toBe(true);
+  });
+});
