@@ -133,6 +133,7 @@ describe("operator console", () => {
     expect(new URL(page.url()).pathname).toBe("/admin/sign-in");
     expect(new URL(page.url()).searchParams.get("next")).toBe("/admin/webhook-events");
     expect(response?.headers()["content-security-policy"]).toContain("default-src 'none'");
+    expect(response?.headers()["cache-control"]).toBe("no-store");
     expect(await page.getByText("npm run token -- --user you --admin", { exact: true }).count()).toBe(1);
     await expectAccessibleBasics(page);
     await screenshot(page, "desktop-sign-in");

@@ -9,22 +9,24 @@ import type { CallApi, ConsoleEnv, ConsoleSession } from "./console.env.ts";
 import { renderPage } from "./console-render.tsx";
 import { CSRF_FIELD, deriveToken, endSession, readSessionToken, setFlash, takeFlash, verifyDerivedToken } from "./console-session.ts";
 
+const strictHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    styleSrc: [NONCE],
+    imgSrc: ["'self'", "data:"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+});
+
 /**
  * Security headers for console pages: a strict CSP (no scripts at all, only the nonce'd inline
  * stylesheet, forms may post only to this origin, no framing) and no caching of operator data.
  */
 export const consoleHeaders = createMiddleware<ConsoleEnv>(async (c, next) => {
-  await secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      styleSrc: [NONCE],
-      imgSrc: ["'self'", "data:"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-    xFrameOptions: "DENY",
-  })(c, next);
+  await strictHeaders(c, next);
   c.header("Cache-Control", "no-store");
 });
 
@@ -34,6 +36,7 @@ export function consoleSecret(c: Context<ConsoleEnv>): string | undefined {
   return typeof secret === "string" && secret.length > 0 ? secret : undefined;
 }
 
+/** Without AUTH_JWT_SECRET there is no CSRF key: say so instead of serving forms that cannot be protected. */
 export const requireConsoleSecret = createMiddleware<ConsoleEnv>(async (c, next) => {
   if (consoleSecret(c)) return next();
   return renderPage(

@@ -47,6 +47,7 @@ a:hover { text-decoration-thickness: 2px; }
 .nav a[aria-current="page"] { background: var(--accent-soft); color: var(--accent); font-weight: 600; }
 .who { display: flex; align-items: center; gap: 10px; color: var(--muted); font-size: 14px; }
 .who form { margin: 0; }
+.user-id { display: inline-block; max-width: 24ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: bottom; }
 
 main { max-width: 1200px; margin: 0 auto; padding: 20px 20px 48px; }
 main:focus { outline: none; }

@@ -64,7 +64,9 @@ export const Layout: FC<LayoutProps> = ({ title, nonce, session, active, flash, 
               <div class="who">
                 <span>
                   <span class="visually-hidden">Signed in as </span>
-                  <span class="mono">{session.userId}</span>
+                  <span class="mono user-id" title={session.userId}>
+                    {session.userId}
+                  </span>
                 </span>
                 <form method="post" action="/admin/sign-out">
                   <CsrfField token={session.csrfToken} />
