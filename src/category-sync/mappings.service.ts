@@ -4,7 +4,7 @@ import { categories, categoryMappings, pluggyCategories } from "../db/schema.ts"
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { notFound, validationError } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
-import { upstreamFailure } from "./upstream.ts";
+import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
 
 /** Pluggy's tree changes rarely: the cached copy is refreshed when older than this. */
 export const PLUGGY_CATEGORIES_TTL_MS = 24 * 60 * 60_000;
@@ -60,7 +60,7 @@ export async function getPluggyCategories(
       options.logger?.warn("Pluggy categories refresh failed; serving the cached copy", { error: error instanceof Error ? error.message : String(error) });
       return cached;
     }
-    throw upstreamFailure(error);
+    throw pluggyErrorToAppError(error, options.logger);
   }
 }
 
