@@ -80,6 +80,7 @@ export const USER_ROUTES: UserRoute[] = [
   },
   { method: "POST", path: "/api/banking/items/{id}/refresh", prepare: async (owner) => ({ path: `/api/banking/items/${await pluggyItem(owner)}/refresh/` }), status: 202, owned: true },
   { method: "DELETE", path: "/api/banking/items/{id}", prepare: async (owner) => ({ path: `/api/banking/items/${await pluggyItem(owner)}/` }), status: 204, owned: true },
+  { method: "DELETE", path: "/api/banking/me", prepare: async () => ({ path: "/api/banking/me/" }), status: 202, owned: false },
 ];
 
 /** /api routes that are deliberately not JWT-authenticated (method and OpenAPI path). */
