@@ -91,11 +91,18 @@ export interface ReconciliationCounts {
   removed: number;
 }
 
-/** The `reconciliation` block of GET /api/admin/metrics/?window=24h. */
+/**
+ * The `reconciliation` block of GET /api/admin/metrics/?window=24h, checked against its hourly series
+ * (the series must sum to the block).
+ */
 export async function reconciliationMetrics(): Promise<ReconciliationCounts> {
   const response = await call("/api/admin/metrics/?window=24h", { headers: await authHeaders("ops-admin", { admin: true }) });
   expect(response.status).toBe(200);
-  return (await body<{ data: { reconciliation: ReconciliationCounts } }>(response)).data.reconciliation;
+  const { data } = await body<{ data: { reconciliation: ReconciliationCounts; series: { reconciliation: ReconciliationCounts }[] } }>(response);
+  const summed = { runs: 0, items: 0, added: 0, updated: 0, removed: 0 };
+  for (const point of data.series) for (const key of Object.keys(summed) as (keyof ReconciliationCounts)[]) summed[key] += point.reconciliation[key];
+  expect(summed).toEqual(data.reconciliation);
+  return data.reconciliation;
 }
 
 /** Runs one message through the Worker's real `queue` handler and returns the broker's verdict. */
