@@ -3,6 +3,7 @@ import { createDb } from "../db/client.ts";
 import { splitList } from "../platform/env.ts";
 import { AppError } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { checkRateLimit, RATE_LIMIT_PERIOD_SECONDS } from "./intake-rate-limit.ts";
 import { BodyTooLargeError, readCappedBody } from "./read-capped-body.ts";
 import { acceptDelivery } from "./webhook-intake.service.ts";
 import { incrementWebhookCounter, WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
@@ -10,8 +11,6 @@ import { sha256Hex, tokenMatches, verifySignature } from "./verify-signature.ts"
 
 /** Contract §5: larger bodies are refused with 413, and never read past this. */
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
-/** The limiter's period (wrangler.toml `[[ratelimits]]`): how long a limited sender should wait. */
-const RATE_LIMIT_PERIOD_SECONDS = 60;
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 const intakeResult = z
@@ -65,17 +64,16 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
   const requestId = c.var.requestId;
   const receivedAt = new Date().toISOString();
   const db = createDb(env.DB);
-  const countRefused = () => c.executionCtx.waitUntil(incrementWebhookCounter(db, WEBHOOK_COUNTERS.refused, receivedAt).catch(() => undefined));
-
-  // The limiter answers while the body streams in.
-  const ip = c.req.header("CF-Connecting-IP") ?? "unknown";
-  const limited = env.WEBHOOK_RATE_LIMITER.limit({ key: `webhook:${ip}` }).catch((error: unknown) => {
-    logger.warn("webhook rate limiter unavailable; not limiting", { error });
-    return { success: true };
-  });
+  // The limiter answers while the body streams in; a refusal is only counted for an address under its limit.
+  const limit = checkRateLimit(env.WEBHOOK_RATE_LIMITER, c.req.header("CF-Connecting-IP") ?? "unknown", logger);
+  const rateLimited = () =>
+    new AppError("rate_limited", "too many webhook deliveries from this address", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
+  const countRefused = () =>
+    c.executionCtx.waitUntil(limit.verdict.then((allowed) => (allowed ? incrementWebhookCounter(db, WEBHOOK_COUNTERS.refused, receivedAt) : undefined)).catch(() => undefined));
 
   const contentType = c.req.header("Content-Type");
   if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
+    c.executionCtx.waitUntil(limit.verdict);
     throw new AppError("unsupported_media_type", "webhook body must be application/json");
   }
   let bytes: Uint8Array<ArrayBuffer>;
@@ -86,9 +84,8 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
     countRefused();
     throw new AppError("payload_too_large", `webhook body exceeds ${MAX_WEBHOOK_BODY_BYTES} bytes`);
   }
-  if (!(await limited).success) {
-    throw new AppError("rate_limited", "too many webhook deliveries from this address", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
-  }
+  if (limit.trusted) c.executionCtx.waitUntil(limit.verdict);
+  else if (!(await limit.verdict)) throw rateLimited();
 
   const secrets = splitList(env.PLUGGY_WEBHOOK_SECRET);
   const expectedToken = env.PLUGGY_WEBHOOK_AUTH_TOKEN;
@@ -98,7 +95,11 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
     sha256Hex(bytes),
   ]);
   if (!tokenOk || !verdict.ok) {
-    logger.warn("webhook refused: authentication failed", { reason: tokenOk ? (verdict.ok ? null : verdict.reason) : "token_mismatch", ip });
+    if (!(await limit.verdict)) throw rateLimited();
+    logger.warn("webhook refused: authentication failed", {
+      reason: tokenOk ? (verdict.ok ? null : verdict.reason) : "token_mismatch",
+      ip: c.req.header("CF-Connecting-IP") ?? null,
+    });
     countRefused();
     throw new AppError("invalid_signature", "missing or invalid webhook signature");
   }
