@@ -24,7 +24,7 @@ import { INTAKE_GOALS, intake } from "./phases/intake.ts";
 import { PAGINATION_GOALS, pagination } from "./phases/pagination.ts";
 import { INITIAL_SYNC_GOALS, initialSync } from "./phases/initial-sync.ts";
 import { CATEGORY_SYNC_GOALS, categorySync } from "./phases/category-sync.ts";
-import { REPLAY_GOALS, replay } from "./phases/replay.ts";
+import { REPLAY_GOALS, replay, seedReplayArchive } from "./phases/replay.ts";
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +83,10 @@ async function timed(phase: string, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
-    if (error instanceof HarnessError) throw error;
+    if (error instanceof HarnessError) {
+      outcome = `HARNESS FAILED: ${error.message.split("\n")[0] ?? ""}`;
+      throw error;
+    }
     outcome = error instanceof NotMeasurable ? `not measured: ${error.message}` : `FAILED: ${error instanceof Error ? error.message : String(error)}`;
     if (!(error instanceof NotMeasurable)) {
       exitCode = 1;
@@ -114,6 +117,7 @@ try {
 
   const needsSeed = selected.some((p) => p.name === "pagination");
   let seeded: BenchContext["seeded"];
+  let replayCorpus: BenchContext["shared"]["replayCorpus"];
   await timed("setup", async () => {
     const { defaultCategoriesSql } = (await import(join(source.dir, "src", "banking", "default-categories.ts"))) as { defaultCategoriesSql: (now: string) => string };
     const categoriesSql = join(stateRoot, "categories.sql");
@@ -136,6 +140,13 @@ try {
           seeded = { largestUser: "bench-user-0000", largestRows, rows, users };
           report.row("setup", "seed D1 (node:sqlite, indexes rebuilt)", `${((Date.now() - started) / 1000).toFixed(1)} s`, result.stdout.trim());
         }
+      },
+      beforeAppStart: async (simulator, appPersist) => {
+        if (selected.some((p) => p.name === "replay")) {
+          const started = Date.now();
+          replayCorpus = await seedReplayArchive({ stateRoot, appPersist, port: portBase + 2, simulator, secrets });
+          report.row("setup", "seed replay archive (R2 + D1, via the control Worker)", `${((Date.now() - started) / 1000).toFixed(1)} s`, `${replayCorpus.count} events`);
+        }
         // The control Worker gets an identical copy: same schema, same rows, same indexes.
         copyLocalD1(appPersist, join(stateRoot, "state-control"));
       },
@@ -145,7 +156,7 @@ try {
   });
   if (!stack || !control) throw new HarnessError("instances did not start");
 
-  const ctx: BenchContext = { source, secrets, app: stack.app, simulator: stack.simulator, control, report, seeded, shared: {}, log };
+  const ctx: BenchContext = { source, secrets, app: stack.app, simulator: stack.simulator, control, report, seeded, shared: { replayCorpus }, log };
   for (const phase of selected) {
     if (phase.needsSimulator && !ctx.simulator) {
       report.notMeasured(phase.goals, "this tree has no simulator/wrangler.toml");
@@ -163,6 +174,6 @@ try {
 }
 
 report.timings.push({ phase: "total", seconds: (Date.now() - runStarted) / 1000, outcome: "" });
-for (const phase of PHASES) if (!selected.includes(phase)) report.notMeasured(phase.goals, "phase not selected (--only)");
+for (const phase of PHASES) report.notMeasured(phase.goals, selected.includes(phase) ? "the harness failed before this phase" : "phase not selected (--only)");
 report.print(log);
 process.exit(exitCode);

@@ -17,8 +17,8 @@ export interface BenchContext {
   seeded: { largestUser: string; largestRows: number; rows: number; users: number } | undefined;
   /** Filled by phases for later ones. */
   shared: {
-    /** Intake: the app's accepted events, in 1,000-event windows of received time (replay uses them). */
-    intakeWindows?: Array<{ from: string; to: string; eventIds: string[] }>;
+    /** Setup: the archived events the replay phase replays (all about one item). */
+    replayCorpus?: { itemId: string; count: number };
     /** Initial sync: the user and item with 10,000 transactions (category sync uses them). */
     syncedItem?: { userId: string; itemId: string };
   };

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { HarnessError, PROJECT_ROOT, runWrangler, sleep, startBackground, WRANGLER_JS, wranglerEnv, type Background } from "./proc.ts";
 
 export interface SourceTree {
@@ -25,7 +25,8 @@ function git(args: string[]): string {
 
 /**
  * The sources to measure. `worktree` (default) builds what is on disk; a commit-ish (`HEAD`) exports
- * that commit with `git archive` (read-only for the repository) so edits in progress are not measured.
+ * that commit with `git archive` (read-only for the repository) so edits in progress are not measured;
+ * a directory holding a wrangler.toml (an experiment's copy of the tree) is built as it is.
  */
 export function prepareSource(source: string, stateRoot: string): SourceTree {
   const head = git(["rev-parse", "--short=12", "HEAD"]) || "unknown";
@@ -33,6 +34,7 @@ export function prepareSource(source: string, stateRoot: string): SourceTree {
     const dirty = git(["status", "--porcelain", "--untracked-files=no", "--", "src", "simulator", "migrations", "wrangler.toml"]) !== "";
     return { dir: PROJECT_ROOT, label: `${head}${dirty ? "+dirty" : ""} (working tree)` };
   }
+  if (existsSync(join(source, "wrangler.toml"))) return { dir: resolve(source), label: `${resolve(source)} (directory)` };
   const commit = git(["rev-parse", "--short=12", source]);
   if (!commit) throw new HarnessError(`--source ${source}: not a commit`);
   const dir = join(stateRoot, "source");
@@ -192,8 +194,10 @@ export interface AppStackOptions {
   secrets: Secrets;
   /** Extra `--var`s for the app (e.g. shorter retry timings in the reliability suite). */
   appVars?: Record<string, string>;
-  /** Called after migrations, before the app starts (seed data straight into D1). */
+  /** Called after migrations, before anything starts (seed data straight into D1). */
   beforeStart?: (appPersist: string) => Promise<void> | void;
+  /** Called once the simulator is up, before the app starts. */
+  beforeAppStart?: (simulator: Instance | undefined, appPersist: string) => Promise<void> | void;
 }
 
 export interface AppStack {
@@ -220,28 +224,30 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
   const appEnv = writeEnvFile(join(stateRoot, "app.env"), { ...secrets });
   const simUrl = `http://127.0.0.1:${ports.simulator}`;
   const appUrl = `http://127.0.0.1:${ports.app}`;
-  const [simulator, app] = await Promise.all([
-    simBundle
-      ? startWorker({
-          name: "simulator",
-          cwd: join(source.dir, "simulator"),
-          configPath: join(source.dir, "simulator", "wrangler.toml"),
-          script: simBundle,
-          port: ports.simulator,
-          inspectorPort: ports.simulator + 10,
-          persistTo: join(stateRoot, "state-simulator"),
-          stateRoot,
-          readyPath: "/__sim/requests",
-          vars: {
-            SIM_CLIENT_ID: secrets.PLUGGY_CLIENT_ID,
-            SIM_CLIENT_SECRET: secrets.PLUGGY_CLIENT_SECRET,
-            SIM_WEBHOOK_SECRET: signingKey(secrets),
-            SIM_WEBHOOK_AUTH_TOKEN: secrets.PLUGGY_WEBHOOK_AUTH_TOKEN,
-            SIM_APP_WEBHOOK_URL: `${appUrl}/api/banking/pluggy/webhook/`,
-          },
-        })
-      : Promise.resolve(undefined),
-    startWorker({
+  const simulator = simBundle
+    ? await startWorker({
+        name: "simulator",
+        cwd: join(source.dir, "simulator"),
+        configPath: join(source.dir, "simulator", "wrangler.toml"),
+        script: simBundle,
+        port: ports.simulator,
+        inspectorPort: ports.simulator + 10,
+        persistTo: join(stateRoot, "state-simulator"),
+        stateRoot,
+        readyPath: "/__sim/requests?path=%5E%24",
+        vars: {
+          SIM_CLIENT_ID: secrets.PLUGGY_CLIENT_ID,
+          SIM_CLIENT_SECRET: secrets.PLUGGY_CLIENT_SECRET,
+          SIM_WEBHOOK_SECRET: signingKey(secrets),
+          SIM_WEBHOOK_AUTH_TOKEN: secrets.PLUGGY_WEBHOOK_AUTH_TOKEN,
+          SIM_APP_WEBHOOK_URL: `${appUrl}/api/banking/pluggy/webhook/`,
+        },
+      })
+    : undefined;
+  let app: Instance;
+  try {
+    await options.beforeAppStart?.(simulator, appPersist);
+    app = await startWorker({
       name: "app",
       cwd: source.dir,
       configPath: join(source.dir, "wrangler.toml"),
@@ -254,8 +260,11 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       readyPath: "/healthz",
       vars: { PLUGGY_API_URL: simUrl, ...options.appVars },
       extraArgs: ["--test-scheduled"],
-    }),
-  ]);
+    });
+  } catch (error) {
+    await simulator?.stop();
+    throw error;
+  }
   return {
     app,
     simulator,
@@ -266,11 +275,11 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
   };
 }
 
-/** Starts the bench control Worker (bench/control-worker) on its own persistence directory. */
-export async function startControl(stateRoot: string, port: number, persistTo: string): Promise<Instance> {
+/** Starts the bench control Worker (bench/control-worker) on a persistence directory. */
+export async function startControl(stateRoot: string, port: number, persistTo: string, name = "control"): Promise<Instance> {
   const dir = join(PROJECT_ROOT, "bench", "control-worker");
   return startWorker({
-    name: "control",
+    name,
     cwd: dir,
     configPath: join(dir, "wrangler.toml"),
     port,

@@ -8,6 +8,9 @@
  * - `GET /bench/transactions`: one page of a user's transactions by the naive `OFFSET` query, or by a
  *   row-value keyset (`after_date`, `after_id`), answered as JSON like the app's list.
  * - `GET /bench/position`: the (date, id) at an offset of a user's list (for crafting a cursor).
+ * - `POST /bench/seed-archive`: writes N archived webhook events (R2 body + `processed` D1 row, exactly
+ *   as intake and processing leave them) into the app's bucket; run on the app's own state before the
+ *   app starts, so the replay figure has an archive without N deliveries and N first processings.
  * - `GET /healthz`: `{"data":{"status":"ok"}}`, no storage.
  */
 
@@ -17,7 +20,7 @@ type ControlEnv = ControlBindings;
 const json = (body: unknown, status = 200): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8" } });
 
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   let hex = "";
   for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
@@ -70,6 +73,54 @@ async function position(url: URL, env: ControlEnv): Promise<Response> {
   return row ? json({ data: row }) : json({ error: { code: "not_found", message: "no row at that offset" } }, 404);
 }
 
+interface SeedRequest {
+  count: number;
+  event: string;
+  itemId: string;
+  clientUserId: string;
+  clientId: string;
+  /** received_at of the first event; each next one is 1 ms later. */
+  receivedFrom: string;
+}
+
+async function seedArchive(request: Request, env: ControlEnv): Promise<Response> {
+  const seed = (await request.json()) as SeedRequest;
+  const start = Date.parse(seed.receivedFrom);
+  const eventIds: string[] = [];
+  const statements: D1PreparedStatement[] = [];
+  const flush = async () => {
+    if (statements.length > 0) await env.DB.batch(statements.splice(0));
+  };
+  for (let i = 0; i < seed.count; i++) {
+    const eventId = crypto.randomUUID();
+    const receivedAt = new Date(start + i).toISOString();
+    const processedAt = new Date(start + i + 500).toISOString();
+    const body = new Uint8Array(
+      new TextEncoder().encode(
+      JSON.stringify({ event: seed.event, eventId, itemId: seed.itemId, triggeredBy: "USER", clientUserId: seed.clientUserId, clientId: seed.clientId }),
+      ),
+    );
+    const sha256 = await sha256Hex(body);
+    const key = `events/${receivedAt.slice(0, 4)}/${receivedAt.slice(5, 7)}/${receivedAt.slice(8, 10)}/${encodeURIComponent(eventId)}.json`;
+    const requestId = crypto.randomUUID();
+    await env.APP_ARCHIVE.put(key, body, {
+      httpMetadata: { contentType: "application/json" },
+      customMetadata: { sha256, matched_key: "key:0", received_at: receivedAt, request_id: requestId },
+      sha256,
+    });
+    statements.push(
+      env.DB.prepare(
+        `INSERT INTO webhook_events (event_id, event, item_id, status, attempts, replay_count, received_at, processed_at, body_sha256, r2_key, content_type, matched_key, request_id, updated_at)
+         VALUES (?1, ?2, ?3, 'processed', 1, 0, ?4, ?5, ?6, ?7, 'application/json', 'key:0', ?8, ?5)`,
+      ).bind(eventId, seed.event, seed.itemId, receivedAt, processedAt, sha256, key, requestId),
+    );
+    if (statements.length >= 100) await flush();
+    eventIds.push(eventId);
+  }
+  await flush();
+  return json({ data: { event_ids: eventIds } });
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -78,6 +129,7 @@ export default {
       if (url.pathname === "/webhook" && request.method === "POST") return await intake(request, env);
       if (url.pathname === "/bench/transactions") return await transactionsPage(url, env);
       if (url.pathname === "/bench/position") return await position(url, env);
+      if (url.pathname === "/bench/seed-archive" && request.method === "POST") return await seedArchive(request, env);
       return json({ error: { code: "not_found", message: "route not found" } }, 404);
     } catch (error) {
       return json({ error: { code: "internal_error", message: error instanceof Error ? error.message : String(error) } }, 500);
