@@ -77,19 +77,29 @@ export async function verifySignature(
   return { ok: false, reason: "no_matching_key" };
 }
 
-/* Digest of the configured token, per isolate (the token itself never changes within one). */
+/* Digests of the configured tokens, per isolate (the configuration never changes within one). */
 const expectedTokenDigests = new Map<string, Promise<ArrayBuffer>>();
 
-/**
- * Constant-time equality of the presented `X-Webhook-Token` with the configured one. Hashing first
- * gives `timingSafeEqual` the equal-length inputs it needs and hides the token's length.
- */
-export async function tokenMatches(presented: string | null | undefined, expected: string): Promise<boolean> {
-  let expectedDigest = expectedTokenDigests.get(expected);
-  if (!expectedDigest) {
-    expectedDigest = crypto.subtle.digest("SHA-256", encoder.encode(expected));
-    expectedTokenDigests.set(expected, expectedDigest);
+function tokenDigest(token: string): Promise<ArrayBuffer> {
+  let digest = expectedTokenDigests.get(token);
+  if (!digest) {
+    digest = crypto.subtle.digest("SHA-256", encoder.encode(token));
+    expectedTokenDigests.set(token, digest);
   }
-  const [a, b] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented ?? "")), expectedDigest]);
-  return crypto.subtle.timingSafeEqual(a, b) && presented !== null && presented !== undefined;
+  return digest;
+}
+
+/**
+ * Constant-time equality of the presented `X-Webhook-Token` with the configured one, or with any of
+ * several during a rotation (PLUGGY_WEBHOOK_AUTH_TOKEN is a comma-separated list like the secret).
+ * Hashing first gives `timingSafeEqual` the equal-length inputs it needs and hides the token's length;
+ * every configured token is compared, so the time does not depend on which one matched.
+ */
+export async function tokenMatches(presented: string | null | undefined, expected: string | readonly string[]): Promise<boolean> {
+  const tokens = typeof expected === "string" ? [expected] : expected;
+  if (presented === null || presented === undefined || tokens.length === 0) return false;
+  const [digest, ...wanted] = await Promise.all([crypto.subtle.digest("SHA-256", encoder.encode(presented)), ...tokens.map(tokenDigest)]);
+  let matched = false;
+  for (const candidate of wanted) matched = crypto.subtle.timingSafeEqual(digest, candidate) || matched;
+  return matched;
 }

@@ -88,9 +88,9 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
   else if (!(await limit.verdict)) throw rateLimited();
 
   const secrets = splitList(env.PLUGGY_WEBHOOK_SECRET);
-  const expectedToken = env.PLUGGY_WEBHOOK_AUTH_TOKEN;
+  const tokens = splitList(env.PLUGGY_WEBHOOK_AUTH_TOKEN);
   const [tokenOk, verdict, sha256] = await Promise.all([
-    expectedToken ? tokenMatches(c.req.header("X-Webhook-Token"), expectedToken) : Promise.resolve(true),
+    tokens.length > 0 ? tokenMatches(c.req.header("X-Webhook-Token"), tokens) : Promise.resolve(true),
     verifySignature(bytes, c.req.header("X-Pluggy-Signature"), secrets),
     sha256Hex(bytes),
   ]);

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../db/client.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
+import { splitList } from "../platform/env.ts";
 import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { createPluggyWebhook, deletePluggyWebhook, listPluggyWebhooks } from "./pluggy-webhooks.service.ts";
 import { getWebhookEvent, getWebhookEventRaw, listWebhookEvents, replayWebhookEvent, replayWebhookEvents } from "./webhook-events.service.ts";
@@ -201,7 +202,8 @@ export const webhookAdminRoutes = createRouter()
     const hook = await createPluggyWebhook(createPluggyClient(c.env, { logger: c.var.logger }), {
       url: body.url,
       event: body.event,
-      authToken: c.env.PLUGGY_WEBHOOK_AUTH_TOKEN,
+      // During a token rotation the list is "new,old": Pluggy gets the new one.
+      authToken: splitList(c.env.PLUGGY_WEBHOOK_AUTH_TOKEN)[0],
     });
     return c.json({ data: hook }, 201);
   })

@@ -309,7 +309,7 @@ describe("Pluggy webhook subscriptions (/api/admin/pluggy-webhooks/)", () => {
     const headers = { ...(await admin()), "Content-Type": "application/json" };
     const created = await fetchWithEnv(
       new Request("https://api.test/api/admin/pluggy-webhooks/", { method: "POST", headers, body: JSON.stringify({ url }) }),
-      { PLUGGY_WEBHOOK_AUTH_TOKEN: token },
+      { PLUGGY_WEBHOOK_AUTH_TOKEN: `${token},old-token-being-rotated-out` },
     );
     expect(created.status).toBe(201);
     const hook = (await body(created)).data;

@@ -89,6 +89,18 @@ describe("X-Webhook-Token (PLUGGY_WEBHOOK_AUTH_TOKEN set)", () => {
     });
   });
 
+  it("accepts the old and the new token during a rotation (PLUGGY_WEBHOOK_AUTH_TOKEN = new,old)", async () => {
+    for (const presented of ["tok-new", "tok-old"]) {
+      const raw = JSON.stringify(eventPayload());
+      const response = await fetchWithEnv(await webhookRequest(raw, { headers: { "X-Webhook-Token": presented } }), { PLUGGY_WEBHOOK_AUTH_TOKEN: "tok-new,tok-old" });
+      expect(response.status).toBe(200);
+    }
+    const refused = await fetchWithEnv(await webhookRequest(JSON.stringify(eventPayload()), { headers: { "X-Webhook-Token": "tok-new,tok-old" } }), {
+      PLUGGY_WEBHOOK_AUTH_TOKEN: "tok-new,tok-old",
+    });
+    expect(refused.status).toBe(401);
+  });
+
   it("requires the signature too when both are configured", async () => {
     const payload = eventPayload();
     const raw = JSON.stringify(payload);

@@ -74,4 +74,11 @@ describe("tokenMatches", () => {
   ])("$presented → $expected", async ({ presented, expected }) => {
     expect(await tokenMatches(presented, "s3cret-token")).toBe(expected);
   });
+
+  it("accepts any token of a rotation list, and nothing when none is configured", async () => {
+    expect(await tokenMatches("new-token", ["new-token", "old-token"])).toBe(true);
+    expect(await tokenMatches("old-token", ["new-token", "old-token"])).toBe(true);
+    expect(await tokenMatches("other", ["new-token", "old-token"])).toBe(false);
+    expect(await tokenMatches("new-token", [])).toBe(false);
+  });
 });
