@@ -11,13 +11,13 @@
  *          --rows 1000000 --users 1000   --keep (leave the state directory)   --port-base 8881
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, freemem, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NotMeasurable, type BenchContext } from "./lib/context.ts";
-import { copyLocalD1, freshSecrets, localD1File, prepareSource, startAppStack, startControl, type AppStack, type Instance } from "./lib/instances.ts";
-import { HarnessError, PROJECT_ROOT, WRANGLER_JS } from "./lib/proc.ts";
+import { copyLocalD1, freshSecrets, prepareSource, seedLocalD1, startAppStack, startControl, type AppStack, type Instance } from "./lib/instances.ts";
+import { HarnessError, WRANGLER_JS } from "./lib/proc.ts";
 import { Report, type Goal } from "./lib/report.ts";
 import { health } from "./phases/health.ts";
 import { INTAKE_GOALS, intake } from "./phases/intake.ts";
@@ -119,26 +119,17 @@ try {
   let seeded: BenchContext["seeded"];
   let replayCorpus: BenchContext["shared"]["replayCorpus"];
   await timed("setup", async () => {
-    const { defaultCategoriesSql } = (await import(join(source.dir, "src", "banking", "default-categories.ts"))) as { defaultCategoriesSql: (now: string) => string };
-    const categoriesSql = join(stateRoot, "categories.sql");
-    writeFileSync(categoriesSql, defaultCategoriesSql(new Date().toISOString()));
     stack = await startAppStack({
       source,
       stateRoot,
       ports: { app: portBase, simulator: portBase + 1, control: portBase + 2 },
       secrets,
-      beforeStart: (appPersist) => {
-        const seedArgs = needsSeed ? [String(rows), String(users), String(largestRows)] : ["1", "2", "1"];
+      beforeStart: async (appPersist) => {
         const started = Date.now();
-        const result = spawnSync(
-          process.execPath,
-          ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "lib", "seed-transactions.ts"), localD1File(appPersist), ...seedArgs, categoriesSql],
-          { encoding: "utf8", timeout: 300_000 },
-        );
-        if (result.status !== 0) throw new HarnessError(`seeding D1 failed: ${result.stderr}`);
+        const summary = await seedLocalD1(source, appPersist, stateRoot, needsSeed ? { rows, users, largest: largestRows } : { rows: 0, users: 0, largest: 0 });
         if (needsSeed) {
           seeded = { largestUser: "bench-user-0000", largestRows, rows, users };
-          report.row("setup", "seed D1 (node:sqlite, indexes rebuilt)", `${((Date.now() - started) / 1000).toFixed(1)} s`, result.stdout.trim());
+          report.row("setup", "seed D1 (node:sqlite, indexes rebuilt)", `${((Date.now() - started) / 1000).toFixed(1)} s`, summary);
         }
       },
       beforeAppStart: async (simulator, appPersist) => {

@@ -176,6 +176,24 @@ export function localD1File(persistTo: string): string {
   return join(dir, files[0] ?? "");
 }
 
+/**
+ * Seeds a persistence directory's D1 (before any Worker opens it): `rows` bench transactions (see
+ * seed-transactions.ts; 0 for none) and the default category tree of the tree under test.
+ * Returns the seeder's JSON summary.
+ */
+export async function seedLocalD1(source: SourceTree, persistTo: string, stateRoot: string, sizes: { rows: number; users: number; largest: number }): Promise<string> {
+  const { defaultCategoriesSql } = (await import(join(source.dir, "src", "banking", "default-categories.ts"))) as { defaultCategoriesSql: (now: string) => string };
+  const categoriesSql = join(stateRoot, "categories.sql");
+  writeFileSync(categoriesSql, defaultCategoriesSql(new Date().toISOString()));
+  const result = spawnSync(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "lib", "seed-transactions.ts"), localD1File(persistTo), String(sizes.rows), String(sizes.users), String(sizes.largest), categoriesSql],
+    { encoding: "utf8", timeout: 300_000 },
+  );
+  if (result.status !== 0) throw new HarnessError(`seeding D1 failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
 /** Copies the local D1 state (every database file) of one persistence directory into another. */
 export function copyLocalD1(fromPersist: string, toPersist: string): void {
   cpSync(join(fromPersist, "v3", "d1"), join(toPersist, "v3", "d1"), { recursive: true });

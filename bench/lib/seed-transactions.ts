@@ -1,6 +1,7 @@
 /**
  * Fills a local D1 database file with bench data, straight through SQLite (node:sqlite), while no
- * Worker has it open: `node bench/lib/seed-transactions.ts <d1.sqlite> <rows> <users> <largest-user-rows> [extra.sql]`.
+ * Worker has it open: `node bench/lib/seed-transactions.ts <d1.sqlite> <rows> <users> <largest-user-rows> [extra.sql]`
+ * (rows 0: only run extra.sql).
  *
  * Why not `wrangler d1 execute`: the same recursive-CTE INSERT through it took 14 s per 250,000 rows
  * (about a minute for 1,000,000) on the 2-core bench machine; here the app's indexes are dropped, rows
@@ -22,7 +23,7 @@ if (!file || !rowsArg || !usersArg || !largestArg) {
 const rows = Number(rowsArg);
 const users = Number(usersArg);
 const largest = Number(largestArg);
-if (!(rows > 0 && users > 1 && largest > 0 && largest <= rows)) {
+if (!(rows === 0 || (rows > 0 && users > 1 && largest > 0 && largest <= rows))) {
   console.error("invalid sizes");
   process.exit(2);
 }
@@ -31,6 +32,13 @@ const started = Date.now();
 const db = new DatabaseSync(file);
 db.exec("PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;");
 if (extraSqlFile) db.exec(readFileSync(extraSqlFile, "utf8"));
+
+if (rows === 0) {
+  // Only the extra SQL (e.g. the default categories).
+  db.close();
+  console.log(JSON.stringify({ rows: 0, totalMs: Date.now() - started }));
+  process.exit(0);
+}
 
 const others = users - 1;
 const userOf = (n: string) => `CASE WHEN ${n} < ${largest} THEN 0 ELSE 1 + (${n} % ${others}) END`;

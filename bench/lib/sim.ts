@@ -10,6 +10,12 @@ export interface SimItemCreated {
   notification?: { eventId: string; status: number } | { error: string };
 }
 
+export interface SimItemState {
+  item: { id: string; createdAt: string; clientUserId: string | null };
+  accounts: Array<{ id: string }>;
+  transactions: Array<{ id: string; categoryId: string | null; accountId: string }>;
+}
+
 export interface SimRequestRecord {
   method: string;
   path: string;
@@ -54,7 +60,7 @@ export class SimClient {
     return (await this.call<{ data: SimRequestRecord[] }>("GET", `/requests?${query.toString()}`)).body.data;
   }
 
-  async itemState(itemId: string): Promise<{ transactions: Array<{ id: string; categoryId: string | null }> }> {
-    return (await this.call<{ transactions: Array<{ id: string; categoryId: string | null }> }>("GET", `/items/${itemId}`)).body;
+  async itemState(itemId: string): Promise<SimItemState> {
+    return (await this.call<SimItemState>("GET", `/items/${itemId}`)).body;
   }
 }
