@@ -112,7 +112,8 @@ const listSubscriptionsRoute = createRoute({
   summary: "Our application's webhook subscriptions at Pluggy",
   security,
   middleware: [requireAdmin] as const,
-  responses: { 200: jsonContent(dataOf(z.array(pluggyWebhookSchema)), "Subscriptions"), ...authErrors, 502: errorResponses[502], 503: errorResponses[503] },
+  // A list like every other (contract §1: lists carry `next_cursor`); Pluggy returns them all, so it is always null.
+  responses: { 200: jsonContent(listOf(pluggyWebhookSchema), "Subscriptions (all of them: `next_cursor` is always null)"), ...authErrors, 502: errorResponses[502], 503: errorResponses[503] },
 });
 
 const createSubscriptionRoute = createRoute({
@@ -195,7 +196,7 @@ export const webhookAdminRoutes = createRouter()
   })
   .openapi(listSubscriptionsRoute, async (c) => {
     const data = await listPluggyWebhooks(createPluggyClient(c.env, { logger: c.var.logger }));
-    return c.json({ data }, 200);
+    return c.json({ data, next_cursor: null }, 200);
   })
   .openapi(createSubscriptionRoute, async (c) => {
     const body = c.req.valid("json");
