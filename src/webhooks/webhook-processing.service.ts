@@ -92,7 +92,7 @@ export async function processWebhookEvent(
       .where(eq(webhookEvents.eventId, row.eventId)),
     counterIncrement(db, result === "processed" ? WEBHOOK_COUNTERS.processed : WEBHOOK_COUNTERS.ignored, 1, new Date(finishedAt)),
   ]);
-  log.info("webhook event done", { event: row.event, status: result, attempts: row.attempts });
+  // No log line on success: the row (status, processed_at, attempts) is the record, and the processor logs its effect.
   return result;
 }
 
