@@ -16,10 +16,13 @@ const APP_PORT = Number(process.env.PORT ?? 8787);
 const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 8788);
 const PERSIST_TO = process.env.PERSIST_TO ?? ".wrangler/state";
 
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { stdio: "inherit" });
+/** Runs a setup step; `quiet` keeps its stdout (e.g. wrangler's per-statement JSON) unless it fails. */
+function run(command: string, args: string[], options: { quiet?: boolean } = {}): void {
+  const result = spawnSync(command, args, { stdio: options.quiet ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8" });
+  if (result.status !== 0 && options.quiet && result.stdout) process.stdout.write(result.stdout);
   if (result.status !== 0) {
-    console.error(`\n✗ ${command} ${args.join(" ")} failed (exit ${result.status ?? "signal"})`);
+    const why = result.error ? result.error.message : `exit ${result.status ?? "signal"}`;
+    console.error(`\n✗ ${command} ${args.join(" ")} failed (${why}); run it through \`npm run dev\` so the project's tools are on PATH`);
     process.exit(result.status ?? 1);
   }
 }
@@ -36,7 +39,7 @@ run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", P
 mkdirSync(".wrangler/tmp", { recursive: true });
 writeFileSync(".wrangler/tmp/seed-categories.sql", defaultCategoriesSql(new Date().toISOString()));
 console.log("• seeding the default category tree (idempotent)");
-run("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", PERSIST_TO, "--file", ".wrangler/tmp/seed-categories.sql"]);
+run("wrangler", ["d1", "execute", "DB", "--local", "--persist-to", PERSIST_TO, "--file", ".wrangler/tmp/seed-categories.sql"], { quiet: true });
 
 const children: ChildProcess[] = [];
 const pluggyUrl = vars.PLUGGY_API_URL ?? "";

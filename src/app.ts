@@ -8,6 +8,7 @@ import { AppError, errorBody, type ErrorCode } from "./platform/errors.ts";
 import { createLogger } from "./platform/logger.ts";
 import { accessLog, corsForAllowedOrigins, requireJsonBody } from "./platform/middleware.ts";
 import { createRouter } from "./platform/openapi.ts";
+import { renderApiReference } from "./platform/api-reference.page.tsx";
 import { healthRoutes } from "./platform/health.routes.ts";
 import { bankingRoutes } from "./banking/banking.index.ts";
 import { connectRoutes } from "./connect/connect.index.ts";
@@ -25,7 +26,7 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   401: "unauthorized",
   403: "forbidden",
   404: "not_found",
-  405: "not_found",
+  405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
   415: "unsupported_media_type",
@@ -73,7 +74,18 @@ export function createApp() {
     return c.json(errorBody("internal_error", "internal error", requestId), 500);
   });
 
-  app.notFound((c) => c.json(errorBody("not_found", "route not found", c.get("requestId") ?? "unknown"), 404));
+  // A path that exists with other methods is a 405 naming them in `Allow`, not a misleading 404.
+  let allowedMethods: ((path: string) => string[]) | undefined;
+  app.notFound((c) => {
+    allowedMethods ??= methodsByPath(app.routes);
+    const allow = allowedMethods(c.req.path);
+    const requestId = c.get("requestId") ?? "unknown";
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      c.header("Allow", allow.join(", "));
+      return c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${allow.join(", ")}`, requestId), 405);
+    }
+    return c.json(errorBody("not_found", "route not found", requestId), 404);
+  });
 
   const routes = app
     .route("/", healthRoutes)
@@ -87,17 +99,38 @@ export function createApp() {
     .route("/admin", createConsoleRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
-  app.doc31("/openapi.json", {
+  const openApiConfig = {
     openapi: "3.1.0",
     info: {
       title: "Finance Hub Edge API",
       version: "1.0.0",
       description: "Banking back end: Pluggy connections, accounts, transactions, categories, webhooks and operations.",
     },
-  });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  };
+  app.doc31("/openapi.json", openApiConfig);
+  app.get("/docs", (c) => c.html(renderApiReference(app.getOpenAPI31Document(openApiConfig) as unknown as Record<string, unknown>)));
+  app.get("/docs/swagger", swaggerUI({ url: "/openapi.json" }));
 
   return routes;
 }
 
 export type AppType = ReturnType<typeof createApp>;
+
+/** Route table → a lookup from a concrete path to the methods registered for it (ignoring a trailing slash). */
+function methodsByPath(routes: ReadonlyArray<{ method: string; path: string }>): (path: string) => string[] {
+  const patterns = routes
+    .filter((route) => route.method !== "ALL" && !route.path.includes("*"))
+    .map((route) => {
+      const source = route.path
+        .replace(/\/+$/, "")
+        .split("/")
+        .map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+        .join("/");
+      return { method: route.method, regex: new RegExp(`^${source}/?$`) };
+    });
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
+}

@@ -41,6 +41,14 @@ describe("openapi", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect((await call("/docs")).status).toBe(200);
   });
+
+  it("renders /docs on the server from the OpenAPI document, with no external script (works offline)", async () => {
+    const doc = await body(await call("/openapi.json"));
+    const html = await (await call("/docs")).text();
+    expect(html).not.toMatch(/<script/i);
+    for (const path of Object.keys(doc.paths)) expect(html).toContain(path);
+    expect((await call("/docs/swagger")).status).toBe(200);
+  });
 });
 
 describe("money", () => {
@@ -81,5 +89,22 @@ describe("cursor", () => {
   });
   it.each(["", "!!!", "bm90LWpzb24", encodeCursor({ d: 1, i: "x" })])("refuses %j as a validation error", (cursor) => {
     expect(() => decodeCursor(cursor, schema)).toThrowError(expect.objectContaining({ code: "validation_error" }));
+  });
+});
+
+describe("wrong method on an existing path", () => {
+  it.each([
+    ["PUT", "/api/banking/items/"],
+    ["DELETE", "/api/banking/transactions"],
+    ["POST", "/healthz"],
+  ])("%s %s answers 405 with Allow in the envelope", async (method, path) => {
+    const res = await call(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("Allow")).toMatch(/GET/);
+    expect((await body(res)).error.code).toBe("method_not_allowed");
+  });
+
+  it("keeps 404 for paths that do not exist at all", async () => {
+    expect((await call("/api/banking/nothing-here/", { method: "PUT" })).status).toBe(404);
   });
 });

@@ -23,6 +23,9 @@ export interface Target {
  */
 export async function resolveTarget(flags: { url?: string; token?: string }): Promise<Target> {
   const url = (flags.url ?? process.env.FINANCE_HUB_URL ?? "http://localhost:8787").replace(/\/+$/, "");
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw new CliError(`not an http(s) URL: ${url} (use --url https://host or FINANCE_HUB_URL)`, EXIT.usage);
+  }
   let token = flags.token ?? process.env.FINANCE_HUB_ADMIN_TOKEN;
   if (!token) {
     const secret = process.env.AUTH_JWT_SECRET ?? readDevVars().AUTH_JWT_SECRET;

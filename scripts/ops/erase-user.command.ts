@@ -12,7 +12,8 @@ repeating it is harmless. There is no undo: without --yes you are asked to type 
 (and a non-interactive run without --yes refuses).
 
 common: --url <base> --token <admin jwt> (or FINANCE_HUB_URL / FINANCE_HUB_ADMIN_TOKEN)
-exit codes: 0 ok, 1 failed or not confirmed, 2 usage, 3 unreachable, 4 the API answered an error`;
+exit codes: 0 ok, 1 failed or not confirmed at the prompt, 2 usage (also: --yes missing when not interactive),
+3 unreachable, 4 the API answered an error`;
 
 async function confirmed(userId: string): Promise<boolean> {
   if (!process.stdin.isTTY) throw new CliError("erasure cannot be undone: pass --yes to confirm when not running interactively", EXIT.usage);

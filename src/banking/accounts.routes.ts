@@ -8,7 +8,7 @@ import { listAccounts } from "./accounts.service.ts";
 /** Query of the account list; unknown parameters are refused, not ignored. */
 export const accountListQuery = z
   .object({
-    item_id: z.string().min(1).max(128).optional().openapi({ description: "Only this item's accounts" }),
+    item_id: z.guid().optional().openapi({ description: "Only this item's accounts (uuid)" }),
     limit: limitParam,
     cursor: cursorParam,
   })

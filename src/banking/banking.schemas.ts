@@ -81,7 +81,13 @@ export const itemSchema = z
 export type ItemDto = z.infer<typeof itemSchema>;
 
 /** `limit`: 1..200, default 50 (query strings arrive as text). */
-export const limitParam = z.coerce.number().int().min(1).max(200).default(50).openapi({ param: { name: "limit", in: "query" }, example: 50 });
+const LIMIT_MESSAGE = "must be a whole number from 1 to 200";
+export const limitParam = z.coerce
+  .number({ error: LIMIT_MESSAGE })
+  .int(LIMIT_MESSAGE)
+  .min(1, LIMIT_MESSAGE)
+  .max(200, LIMIT_MESSAGE)
+  .default(50).openapi({ param: { name: "limit", in: "query" }, example: 50 });
 
 /** `cursor`: the opaque `next_cursor` of the previous page. */
 export const cursorParam = z.string().min(1).max(512).optional().openapi({ description: "The `next_cursor` of the previous page" });

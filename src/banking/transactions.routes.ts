@@ -11,8 +11,8 @@ const isoDate = z.iso.date();
 /** Query of the transaction list; unknown parameters are refused, not ignored. */
 export const transactionListQuery = z
   .object({
-    account_id: z.string().min(1).max(128).optional(),
-    item_id: z.string().min(1).max(128).optional(),
+    account_id: z.guid().optional(),
+    item_id: z.guid().optional(),
     category_id: z.union([z.literal("none"), z.uuid()]).optional().openapi({ description: 'A category uuid, or "none" for uncategorized' }),
     date_from: isoDate.optional(),
     date_to: isoDate.optional(),

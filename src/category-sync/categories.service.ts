@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { categories, categoryMappings, transactions } from "../db/schema.ts";
 import type { CategoryDto } from "../banking/banking.schemas.ts";
@@ -58,9 +58,23 @@ async function assertValidParent(db: Db, parentId: string, id?: string): Promise
   }
 }
 
+/** Two siblings with the same name (ignoring case) would be indistinguishable in every picker: 409. */
+async function assertUniqueSiblingName(db: Db, name: string, parentId: string | null, exceptId?: string): Promise<void> {
+  const clash = await db.query.categories.findFirst({
+    columns: { id: true },
+    where: and(
+      parentId === null ? isNull(categories.parentId) : eq(categories.parentId, parentId),
+      sql`lower(${categories.name}) = lower(${name})`,
+      exceptId === undefined ? undefined : ne(categories.id, exceptId),
+    ),
+  });
+  if (clash) throw new AppError("conflict", `a category named "${name}" already exists at that place in the tree (${clash.id})`);
+}
+
 /** Creates a category (under `parentId` when given, which must exist). */
 export async function createCategory(db: Db, input: { name: string; parentId?: string | null | undefined }, now: Date = new Date()): Promise<CategoryDto> {
   if (input.parentId) await assertValidParent(db, input.parentId);
+  await assertUniqueSiblingName(db, input.name, input.parentId ?? null);
   const at = now.toISOString();
   const id = newId();
   await db.insert(categories).values({ id, name: input.name, parentId: input.parentId ?? null, createdAt: at, updatedAt: at });
@@ -77,6 +91,9 @@ export async function updateCategory(
   const existing = await db.query.categories.findFirst({ where: eq(categories.id, id) });
   if (!existing) throw notFound("category");
   if (input.parentId) await assertValidParent(db, input.parentId, id);
+  if (input.name !== undefined || input.parentId !== undefined) {
+    await assertUniqueSiblingName(db, input.name ?? existing.name, input.parentId !== undefined ? input.parentId : existing.parentId, id);
+  }
   const set: Partial<typeof categories.$inferInsert> = { updatedAt: now.toISOString() };
   if (input.name !== undefined) set.name = input.name;
   if (input.parentId !== undefined) set.parentId = input.parentId;

@@ -106,6 +106,24 @@ describe("admin categories", () => {
     expect((await call(`/api/admin/categories/${category.id}/`, { method: "PATCH", headers, json: {} })).status).toBe(400);
   });
 
+  it("refuses a second sibling with the same name (ignoring case) on create, rename and move: 409", async () => {
+    const headers = await admin();
+    const parent = await makeCategory();
+    const name = `Dup ${crypto.randomUUID().slice(0, 8)}`;
+    expect((await call("/api/admin/categories/", { method: "POST", headers, json: { name, parent_id: parent.id } })).status).toBe(201);
+    const again = await call("/api/admin/categories/", { method: "POST", headers, json: { name: name.toUpperCase(), parent_id: parent.id } });
+    expect(again.status).toBe(409);
+    expect((await body(again)).error.code).toBe("conflict");
+    // The same name elsewhere in the tree is fine, but renaming or moving it into the clash is not.
+    const elsewhere = await call("/api/admin/categories/", { method: "POST", headers, json: { name } });
+    expect(elsewhere.status).toBe(201);
+    const id = (await body(elsewhere)).data.id;
+    expect((await call(`/api/admin/categories/${id}/`, { method: "PATCH", headers, json: { parent_id: parent.id } })).status).toBe(409);
+    const other = await makeCategory({ parentId: parent.id });
+    expect((await call(`/api/admin/categories/${other.id}/`, { method: "PATCH", headers, json: { name } })).status).toBe(409);
+    expect((await call(`/api/admin/categories/${other.id}/`, { method: "PATCH", headers, json: { name: other.name } })).status).toBe(200);
+  });
+
   it("DELETE of a category with children is a 409 conflict", async () => {
     const headers = await admin();
     const parent = await makeCategory();
