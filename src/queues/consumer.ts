@@ -28,7 +28,9 @@ export type MessageHandler<T> = (body: T, context: HandlerContext) => Promise<vo
  * Runs a batch message by message: each is parsed with `schema`, handled, then acked or retried with
  * a capped, jittered exponential delay. A body that does not parse is logged and acked (a poison
  * message would only come back). Never throws, so one bad message cannot retry its neighbours.
- * `backoff` lets a queue tune its retry delays (default QUEUE_BACKOFF).
+ * `backoff` lets a queue tune its retry delays (default QUEUE_BACKOFF). Messages for which
+ * `concurrent` returns true are handled at the same time as the rest (their handlers must be safe
+ * under concurrency, as every handler already is across batches); the others keep their order.
  */
 export async function consumeBatch<T>(
   batch: MessageBatch<unknown>,
@@ -38,17 +40,11 @@ export async function consumeBatch<T>(
   ctx: ExecutionContext,
   logger: Logger,
   backoff: BackoffOptions = QUEUE_BACKOFF,
+  concurrent?: (body: T) => boolean,
 ): Promise<void> {
-  for (const message of batch.messages) {
-    const log = logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
-    const parsed = schema.safeParse(message.body);
-    if (!parsed.success) {
-      log.error("queue message does not match its schema; dropped", { issues: parsed.error.issues.slice(0, 5) });
-      message.ack();
-      continue;
-    }
+  const run = async (message: Message<unknown>, body: T, log: Logger) => {
     try {
-      await handle(parsed.data, { env, attempts: message.attempts, logger: log, waitUntil: (p) => ctx.waitUntil(p) });
+      await handle(body, { env, attempts: message.attempts, logger: log, waitUntil: (p) => ctx.waitUntil(p) });
       message.ack();
     } catch (error) {
       const floor = error instanceof RetryableError ? error.minDelaySeconds : 0;
@@ -59,5 +55,25 @@ export async function consumeBatch<T>(
       });
       message.retry({ delaySeconds });
     }
+  };
+  const inOrder: Array<() => Promise<void>> = [];
+  const atOnce: Array<Promise<void>> = [];
+  for (const message of batch.messages) {
+    const log = logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
+    const parsed = schema.safeParse(message.body);
+    if (!parsed.success) {
+      log.error("queue message does not match its schema; dropped", { issues: parsed.error.issues.slice(0, 5) });
+      message.ack();
+      continue;
+    }
+    const body = parsed.data;
+    if (concurrent?.(body)) atOnce.push(run(message, body, log));
+    else inOrder.push(() => run(message, body, log));
   }
+  await Promise.all([
+    (async () => {
+      for (const next of inOrder) await next();
+    })(),
+    ...atOnce,
+  ]);
 }

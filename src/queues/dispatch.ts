@@ -11,7 +11,7 @@ import {
 import { handleDeadItemSyncMessage, handleItemSyncMessage } from "../sync/item-sync.handler.ts";
 import { handleCategorySync, handleDeadCategorySync } from "../category-sync/category-sync.consumer.ts";
 import { categorySyncBackoff } from "../category-sync/category-sync.config.ts";
-import { handleDeadWebhookProcess, handleWebhookProcess } from "../webhooks/webhooks.consumer.ts";
+import { handleDeadWebhookProcess, handleWebhookProcess, isConcurrentEvent } from "../webhooks/webhooks.consumer.ts";
 import { handleDeadItemReconcileMessage, handleItemReconcileMessage } from "../reconcile/reconcile.handler.ts";
 import { handleDeadUserEraseMessage, handleUserEraseMessage } from "../erasure/erasure.handler.ts";
 
@@ -49,7 +49,7 @@ function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): Mess
 export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {
   const logger = createLogger({ queue: batch.queue });
   if (QUEUE_KIND.events.test(batch.queue)) {
-    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger);
+    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger, undefined, isConcurrentEvent);
   }
   if (QUEUE_KIND.eventsDlq.test(batch.queue)) {
     return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);

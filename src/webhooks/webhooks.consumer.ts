@@ -22,6 +22,13 @@ export function createWebhookProcessHandler(processorFor: (context: HandlerConte
   };
 }
 
+/**
+ * Webhook events in one batch are processed at the same time: each claims its own row, and processing
+ * is idempotent and order-independent (production already runs batches concurrently), so a batch
+ * costs one event's latency instead of ten.
+ */
+export const isConcurrentEvent = (body: { kind: string }): boolean => body.kind === "webhook.process";
+
 /** `webhook.process` on EVENTS_QUEUE: the per-event processing in src/sync, against Pluggy. */
 export const handleWebhookProcess = createWebhookProcessHandler((context) => {
   const db = createDb(context.env.DB);

@@ -11,7 +11,7 @@ import { consumeBatch } from "../../src/queues/consumer.ts";
 import { webhookProcessMessage } from "../../src/queues/messages.ts";
 import { eventArchiveKey } from "../../src/webhooks/webhook-archive.ts";
 import type { ProcessPayload } from "../../src/webhooks/webhook-processing.service.ts";
-import { createWebhookProcessHandler } from "../../src/webhooks/webhooks.consumer.ts";
+import { createWebhookProcessHandler, isConcurrentEvent } from "../../src/webhooks/webhooks.consumer.ts";
 import { sim } from "../helpers/simulator.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { counterTotal, db, eventPayload, eventRow, sha256Of } from "./support.ts";
@@ -55,7 +55,7 @@ function batchOf(messages: Array<{ eventId: string; replay?: boolean; attempts?:
 }
 
 /** Runs a batch through the real consumer loop with a given payload processor. */
-async function consume(messages: Array<{ eventId: string; replay?: boolean; attempts?: number }>, processor: ProcessPayload) {
+async function consume(messages: Array<{ eventId: string; replay?: boolean; attempts?: number }>, processor: ProcessPayload, options: { concurrent?: boolean } = {}) {
   const batch = batchOf(messages);
   // getQueueResult does not report per-message delays, so record what the consumer asked for.
   const retryDelays: Array<number | undefined> = [];
@@ -67,7 +67,7 @@ async function consume(messages: Array<{ eventId: string; replay?: boolean; atte
     };
   }
   const ctx = createExecutionContext();
-  await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), env as AppBindings, ctx, createLogger());
+  await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), env as AppBindings, ctx, createLogger(), undefined, () => options.concurrent === true);
   return { batch, result: await getQueueResult(batch, ctx), retryDelays };
 }
 
@@ -107,13 +107,35 @@ describe("webhook.process consumer", () => {
     },
   );
 
-  it("processes an event only once when several messages for it arrive together", async () => {
+  it.each([false, true])("processes an event only once when several messages for it arrive together (handled concurrently: %s)", async (concurrent) => {
     const { payload } = await seedEvent();
-    const processor = vi.fn(ok);
-    const { result } = await consume([{ eventId: payload.eventId }, { eventId: payload.eventId }, { eventId: payload.eventId, replay: true }], processor);
+    const processor = vi.fn(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return "processed" as const;
+    });
+    const messages = [{ eventId: payload.eventId }, { eventId: payload.eventId }, { eventId: payload.eventId, replay: true }];
+    const { result } = await consume(messages, processor, { concurrent });
     expect(processor).toHaveBeenCalledTimes(1);
     expect(result.explicitAcks).toHaveLength(3);
     expect((await eventRow(payload.eventId))?.attempts).toBe(1);
+  });
+
+  it("handles the webhook events of one batch at the same time (the dispatcher's choice for webhook.process)", async () => {
+    expect(isConcurrentEvent({ kind: "webhook.process" })).toBe(true);
+    expect(isConcurrentEvent({ kind: "item.sync" })).toBe(false);
+    const events = await Promise.all(Array.from({ length: 5 }, () => seedEvent()));
+    // A barrier: every call waits until all five have started, which only concurrent handling can reach.
+    let started = 0;
+    let release: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (release = resolve));
+    const processor: ProcessPayload = async () => {
+      if (++started === events.length) release();
+      await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error("handled one at a time")), 2_000))]);
+      return "processed";
+    };
+    const { result } = await consume(events.map(({ payload }) => ({ eventId: payload.eventId })), processor, { concurrent: isConcurrentEvent({ kind: "webhook.process" }) });
+    expect(result.explicitAcks).toHaveLength(5);
+    for (const { payload } of events) expect((await eventRow(payload.eventId))?.status).toBe("processed");
   });
 
   it("a transient Pluggy error: retried with backoff, back to received with last_error", async () => {
