@@ -99,7 +99,7 @@ const importRoute = createRoute({
 /** Admin: Pluggy's category tree and the local → Pluggy category mappings. */
 export const mappingsAdminRoutes = createRouter()
   .openapi(pluggyCategoriesRoute, async (c) => {
-    const rows = await getPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { logger: c.var.logger }), {
+    const rows = await getPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), {
       refresh: c.req.valid("query").refresh === "true",
       logger: c.var.logger,
     });
@@ -107,13 +107,13 @@ export const mappingsAdminRoutes = createRouter()
   })
   .openapi(listRoute, async (c) => c.json({ data: await listCategoryMappings(createDb(c.env.DB)), next_cursor: null }, 200))
   .openapi(importRoute, async (c) => {
-    const result = await importPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { logger: c.var.logger }), { logger: c.var.logger });
+    const result = await importPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), { logger: c.var.logger });
     return c.json({ data: result }, 200);
   })
   .openapi(putRoute, async (c) => {
     const mapping = await setCategoryMapping(
       createDb(c.env.DB),
-      createPluggyClient(c.env, { logger: c.var.logger }),
+      createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
       c.req.valid("param").category_id,
       c.req.valid("json").pluggy_category_id,
       { logger: c.var.logger },

@@ -55,8 +55,8 @@ const registerItemRoute = createRoute({
   tags: ["Connections"],
   summary: "Register an item Pluggy Connect just created",
   description:
-    "Reads the item from Pluggy and accepts it only if its `clientUserId` is the caller (else 404). 201 when newly registered, 200 when it already was the caller's. " +
-    "Either way a data sync (accounts and transactions) is queued.",
+    "Reads the item from Pluggy and accepts it only if its `clientUserId` is the caller (else 404). 201 when newly registered, 200 when it already was the caller's " +
+    "(of concurrent registrations of one item exactly one answers 201). The first registration queues the item's first data sync (accounts and transactions); a repeat only refreshes the item's state.",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, writeSession] as const,
   request: { headers: bookmarkRequestHeaders, body: { content: { "application/json": { schema: registerItemBody } }, required: true } },
@@ -111,7 +111,7 @@ export const connectionRoutes = createRouter()
     const data = await createConnectToken(
       {
         db: c.var.db,
-        pluggy: createPluggyClient(c.env, { logger: c.var.logger }),
+        pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
         allowedOrigins: splitList(c.env.ALLOWED_ORIGINS),
         webhookUrl: c.env.PLUGGY_WEBHOOK_URL?.trim() || undefined,
         logger: c.var.logger,
@@ -123,17 +123,17 @@ export const connectionRoutes = createRouter()
   })
   .openapi(registerItemRoute, async (c) => {
     const { item, created } = await registerItem(
-      { db: c.var.db, pluggy: createPluggyClient(c.env, { logger: c.var.logger }), queue: c.env.EVENTS_QUEUE, logger: c.var.logger },
+      { db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), queue: c.env.EVENTS_QUEUE, logger: c.var.logger },
       c.var.user.id,
       c.req.valid("json").item_id,
     );
     return created ? c.json({ data: item }, 201) : c.json({ data: item }, 200);
   })
   .openapi(refreshItemRoute, async (c) => {
-    const item = await refreshItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
+    const item = await refreshItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
     return c.json({ data: item }, 202);
   })
   .openapi(deleteItemRoute, async (c) => {
-    await deleteItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
+    await deleteItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
     return c.body(null, 204);
   });

@@ -33,9 +33,10 @@ async function ownItem(db: Db, userId: string, itemId: string): Promise<ItemRow>
 /**
  * Registers an item Pluggy Connect just created (the widget's `onSuccess`). Pluggy is the authority on
  * who owns it: the item is accepted only when its `clientUserId` is the caller, and never when it is
- * already registered to someone else (both 404, indistinguishable from a missing item). Then a sync is
- * queued (best effort: reconciliation catches up if the send fails), also on a repeat registration so
- * a client can always ask for its data to be pulled again.
+ * already registered to someone else (both 404, indistinguishable from a missing item). `created` comes
+ * from the item insert itself, so when the same item is registered several times at once exactly one
+ * caller gets `created: true` — and only that caller queues the item's first sync (best effort:
+ * reconciliation catches up if the send fails). A repeat registration only refreshes the item's state.
  */
 export async function registerItem(
   deps: ConnectionDeps & { queue: Pick<Queue<EventsQueueMessage>, "send"> },
@@ -52,17 +53,20 @@ export async function registerItem(
     throw pluggyErrorToAppError(error, deps.logger);
   }
   if (pluggyItem.clientUserId !== userId) throw itemNotFound();
-  if (!(await upsertItem(deps.db, pluggyItem, userId))) throw itemNotFound();
+  const { owned, created } = await upsertItem(deps.db, pluggyItem, userId);
+  if (!owned) throw itemNotFound();
   const row = await ownItem(deps.db, userId, itemId);
-  try {
-    await deps.queue.send({ kind: "item.sync", itemId, reason: "registered" });
-  } catch (error) {
-    deps.logger?.error("could not queue the first sync of a registered item; reconciliation will catch up", {
-      item_id: itemId,
-      error: error instanceof Error ? error.message : String(error),
-    });
+  if (created) {
+    try {
+      await deps.queue.send({ kind: "item.sync", itemId, reason: "registered" });
+    } catch (error) {
+      deps.logger?.error("could not queue the first sync of a registered item; reconciliation will catch up", {
+        item_id: itemId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
-  return { item: serializeItem(row), created: !existing };
+  return { item: serializeItem(row), created };
 }
 
 /**

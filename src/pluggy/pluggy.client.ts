@@ -65,27 +65,50 @@ export interface PluggyApi {
   deleteWebhook(webhookId: string): Promise<void>;
 }
 
-export interface PluggyClientOptions {
-  /** Per-call timeout in milliseconds (each attempt). Default 15 s. */
-  timeoutMs?: number;
-  /** Attempts for an idempotent read (first try included). Default 3. */
-  maxReadAttempts?: number;
-  /** A 429 asking to wait longer than this is thrown instead of waited on (the caller retries later). Default 5 s. */
-  maxRateLimitWaitSeconds?: number;
-  /** Backoff between read retries, in seconds (see platform/backoff.ts). Default base 1 s, cap 4 s. */
-  backoff?: BackoffOptions;
+/**
+ * How patient a client is with Pluggy. Two profiles, defined once in PLUGGY_PROFILES: `background` for
+ * queue consumers and crons (nobody waits; the queue retries beyond this), `interactive` for requests a
+ * person is waiting on (a tight total budget and one retry at most, then the route answers 503 and the
+ * client can try again).
+ */
+export type PluggyProfileName = "background" | "interactive";
+
+export interface PluggyProfile {
+  /** Per-attempt timeout in milliseconds. */
+  timeoutMs: number;
+  /** Attempts for an idempotent read (first try included); writes always make one. */
+  maxReadAttempts: number;
+  /** A 429 asking to wait longer than this is thrown instead of waited on (the caller retries later). */
+  maxRateLimitWaitSeconds: number;
+  /** Backoff between read retries, in seconds (see platform/backoff.ts). */
+  backoff: BackoffOptions;
+  /**
+   * Wall-clock budget of one call, in milliseconds: attempts, backoff and any wait for an apiKey
+   * included. An attempt never outlives it, and no retry starts that could not finish within it.
+   */
+  budgetMs: number;
+}
+
+export const PLUGGY_PROFILES: Readonly<Record<PluggyProfileName, Readonly<PluggyProfile>>> = {
+  background: { timeoutMs: 15_000, maxReadAttempts: 3, maxRateLimitWaitSeconds: 5, backoff: { baseSeconds: 1, capSeconds: 4 }, budgetMs: Number.POSITIVE_INFINITY },
+  // 4 s + ≈1 s backoff + the 3 s left: a slow Pluggy costs a user about 8 s, never the 48 s of three 15 s timeouts.
+  interactive: { timeoutMs: 4_000, maxReadAttempts: 2, maxRateLimitWaitSeconds: 2, backoff: { baseSeconds: 1, capSeconds: 1 }, budgetMs: 8_000 },
+};
+
+export interface PluggyClientOptions extends Partial<PluggyProfile> {
+  /** Defaults for every field of PluggyProfile; fields given here override it. Default `background`. */
+  profile?: PluggyProfileName;
   logger?: Logger;
   /** Injectable for tests. */
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock of the apiKey cache (the call budget runs on real time, like the timers that enforce it). */
   now?: () => number;
 }
 
 const DEFAULT_BASE_URL = "https://api.pluggy.ai";
-const DEFAULT_TIMEOUT_MS = 15_000;
-const DEFAULT_READ_ATTEMPTS = 3;
-const DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS = 5;
-const READ_BACKOFF: BackoffOptions = { baseSeconds: 1, capSeconds: 4 };
+/** A retry is not started with less than this left of the call's budget. */
+const MIN_ATTEMPT_MS = 1_000;
 /** Refresh the apiKey this long before its `exp`. */
 const API_KEY_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Pluggy documents a 2-hour apiKey; used when the key's `exp` cannot be read. */
@@ -160,7 +183,9 @@ const segment = (id: string) => encodeURIComponent(id);
 /**
  * Builds the Pluggy client for this environment: fetch-based, apiKey cached per isolate until shortly
  * before its `exp` (one refresh shared by concurrent callers), a timeout on every attempt, bounded
- * retries for idempotent reads, and every failure as a `PluggyError`.
+ * retries for idempotent reads, and every failure as a `PluggyError`. How long it waits comes from
+ * `options.profile` (PLUGGY_PROFILES): routes answering a user pass `interactive`; queue consumers
+ * and crons keep the default, `background`.
  */
 export function createPluggyClient(env: AppBindings, options: PluggyClientOptions = {}): PluggyApi {
   const baseUrl = (env.PLUGGY_API_URL || DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -170,11 +195,31 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const sleep = options.sleep ?? sleepMs;
   const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxReadAttempts = Math.max(1, options.maxReadAttempts ?? DEFAULT_READ_ATTEMPTS);
-  const maxRateLimitWait = options.maxRateLimitWaitSeconds ?? DEFAULT_MAX_RATE_LIMIT_WAIT_SECONDS;
-  const backoff = options.backoff ?? READ_BACKOFF;
+  const profile = PLUGGY_PROFILES[options.profile ?? "background"];
+  const timeoutMs = options.timeoutMs ?? profile.timeoutMs;
+  const maxReadAttempts = Math.max(1, options.maxReadAttempts ?? profile.maxReadAttempts);
+  const maxRateLimitWait = options.maxRateLimitWaitSeconds ?? profile.maxRateLimitWaitSeconds;
+  const backoff = options.backoff ?? profile.backoff;
+  const budgetMs = options.budgetMs ?? profile.budgetMs;
   const logger = options.logger;
+
+  /** When a call starting now must be over (real time; Infinity without a budget). */
+  const deadlineFromNow = () => Date.now() + budgetMs;
+  const timeoutError = (ms: number, cause?: unknown) => new PluggyError(0, `Pluggy did not answer within ${ms} ms`, { codeDescription: "TIMEOUT", cause });
+
+  /** `work`, or a TIMEOUT PluggyError once the deadline passes (work shared with other callers goes on for them). */
+  async function beforeDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
+    if (deadline === Number.POSITIVE_INFINITY) return work;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(timeoutError(budgetMs)), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   function urlFor(path: string, query?: Query): string {
     const url = new URL(baseUrl + path);
@@ -182,8 +227,10 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
     return url.toString();
   }
 
-  /** One HTTP exchange: a PluggyError for anything but a 2xx with the expected shape. */
-  async function exchange<T>(spec: RequestSpec<T>, apiKey: string | undefined): Promise<T> {
+  /** One HTTP exchange, cut off at the attempt timeout or the deadline: a PluggyError for anything but a 2xx with the expected shape. */
+  async function exchange<T>(spec: RequestSpec<T>, apiKey: string | undefined, deadline: number): Promise<T> {
+    const attemptMs = Math.min(timeoutMs, deadline - Date.now());
+    if (attemptMs <= 0) throw timeoutError(budgetMs);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (apiKey) headers["X-API-KEY"] = apiKey;
     if (spec.body !== undefined) headers["Content-Type"] = "application/json";
@@ -193,14 +240,11 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
         method: spec.method,
         headers,
         ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(attemptMs),
       });
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-      throw new PluggyError(0, timedOut ? `Pluggy did not answer within ${timeoutMs} ms` : "could not reach Pluggy", {
-        codeDescription: timedOut ? "TIMEOUT" : "NETWORK_ERROR",
-        cause: error,
-      });
+      throw timedOut ? timeoutError(attemptMs, error) : new PluggyError(0, "could not reach Pluggy", { codeDescription: "NETWORK_ERROR", cause: error });
     }
     if (!response.ok) throw await errorFrom(response);
     if (!spec.schema) {
@@ -245,8 +289,11 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
     });
   }
 
-  /** Runs `attempt` once for writes; up to maxReadAttempts for reads, honouring 429 resets within bounds. */
-  async function withRetries<T>(spec: RequestSpec<T>, attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `attempt` once for writes; up to maxReadAttempts for reads, honouring 429 resets within bounds,
+   * and never starting a retry that the deadline would cut short.
+   */
+  async function withRetries<T>(spec: RequestSpec<T>, deadline: number, attempt: () => Promise<T>): Promise<T> {
     const attempts = spec.idempotent ? maxReadAttempts : 1;
     for (let tryNumber = 1; ; tryNumber++) {
       try {
@@ -265,6 +312,7 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
         } else {
           throw error;
         }
+        if (deadline - Date.now() - delayMs < MIN_ATTEMPT_MS) throw error;
         logger?.warn("pluggy read failed; retrying", { method: spec.method, path: spec.path, status: error.status, try: tryNumber, delay_ms: delayMs });
         await sleep(delayMs);
       }
@@ -281,7 +329,8 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
       idempotent: true,
       unauthenticated: true,
     };
-    const { apiKey } = await withRetries(spec, () => exchange(spec, undefined));
+    const deadline = deadlineFromNow();
+    const { apiKey } = await withRetries(spec, deadline, () => exchange(spec, undefined, deadline));
     const issuedAt = now();
     const expiresAt = jwtExpiryMs(apiKey) ?? issuedAt + API_KEY_FALLBACK_LIFETIME_MS;
     return { apiKey, refreshAtMs: Math.max(expiresAt - API_KEY_REFRESH_MARGIN_MS, issuedAt + API_KEY_MIN_CACHE_MS) };
@@ -308,14 +357,15 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
   }
 
   async function call<T>(spec: RequestSpec<T>): Promise<T> {
-    return withRetries(spec, async () => {
-      const apiKey = await currentApiKey();
+    const deadline = deadlineFromNow();
+    return withRetries(spec, deadline, async () => {
+      const apiKey = await beforeDeadline(currentApiKey(), deadline);
       try {
-        return await exchange(spec, apiKey);
+        return await exchange(spec, apiKey, deadline);
       } catch (error) {
         if (!(error instanceof PluggyError) || error.status !== 401) throw error;
         dropApiKey(apiKey);
-        return exchange(spec, await currentApiKey());
+        return exchange(spec, await beforeDeadline(currentApiKey(), deadline), deadline);
       }
     });
   }

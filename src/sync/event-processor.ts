@@ -23,8 +23,23 @@ const ITEM_STATUS_EVENTS = new Set(["item/error", "item/waiting_user_input", "it
 
 const transactionsCreatedFields = z.looseObject({
   accountId: z.string().min(1).optional(),
-  transactionsCreatedAtFrom: z.string().min(1).optional(),
+  // Checked apart (createdAtFromOf): a bad value must not hide the accountId.
+  transactionsCreatedAtFrom: z.unknown().optional(),
 });
+
+const isoInstant = z.iso.datetime({ offset: true });
+
+/**
+ * `transactionsCreatedAtFrom` as an instant Pluggy accepts back (normalized to `toISOString()`), or
+ * undefined when it is missing or not an ISO 8601 instant — sending Pluggy a bad one earns a 400 that
+ * no retry can fix, so the caller treats it like a missing one.
+ */
+function createdAtFromOf(value: unknown): string | undefined {
+  const parsed = isoInstant.safeParse(value);
+  if (!parsed.success) return undefined;
+  const instant = new Date(parsed.data);
+  return Number.isNaN(instant.getTime()) ? undefined : instant.toISOString();
+}
 
 const transactionIdsFields = z.looseObject({
   accountId: z.string().min(1).optional(),
@@ -140,9 +155,11 @@ async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: We
   const local = await findLocalItem(deps.db, itemId);
   if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // first sight: a full sync covers these rows
   const fields = transactionsCreatedFields.safeParse(payload);
-  const createdAtFrom = fields.success ? fields.data.transactionsCreatedAtFrom : undefined;
+  const given = fields.success ? fields.data.transactionsCreatedAtFrom : undefined;
+  const createdAtFrom = createdAtFromOf(given);
   if (!createdAtFrom) {
-    deps.logger.warn("transactions/created without transactionsCreatedAtFrom; running an incremental item sync");
+    if (given === undefined) deps.logger.warn("transactions/created without transactionsCreatedAtFrom; running an incremental item sync");
+    else deps.logger.warn("transactions/created with a transactionsCreatedAtFrom that is not an ISO instant; running an incremental item sync", { transactions_created_at_from: String(given).slice(0, 100) });
     return runItemSync(deps, itemId);
   }
   const owner = { userId: local.userId, itemId };

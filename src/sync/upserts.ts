@@ -47,13 +47,23 @@ export function normalizeInstant(value: string | null | undefined): string | nul
 // ---------------------------------------------------------------------------------------------------
 // Items
 
+/** What `upsertItem` did, as D1 decided it. */
+export interface ItemUpsertResult {
+  /** The row now belongs to `userId` (false: it is another user's, and was left alone). */
+  owned: boolean;
+  /** This call inserted the row. Decided by the insert itself, so of concurrent callers exactly one sees true. */
+  created: boolean;
+}
+
 /**
  * Creates or refreshes the local row of a Pluggy item for `userId` (status, execution status, error,
  * connector, `lastUpdatedAt`). The owner, the watermark and `created_at` are never rewritten, and an
- * existing row that belongs to another user is left alone (returns false), so a webhook can never move
- * a connection between users.
+ * existing row that belongs to another user is left alone (`owned: false`), so a webhook can never move
+ * a connection between users. One `db.batch` (one SQL transaction): an `INSERT ... ON CONFLICT DO
+ * NOTHING RETURNING` whose returned row is the only source of `created`, the refresh of an existing row,
+ * and the owner read back.
  */
-export async function upsertItem(db: Db, item: PluggyItem, userId: string, now: string = nowIso()): Promise<boolean> {
+export async function upsertItem(db: Db, item: PluggyItem, userId: string, now: string = nowIso()): Promise<ItemUpsertResult> {
   const changing = [
     items.connectorId,
     items.connectorName,
@@ -65,43 +75,46 @@ export async function upsertItem(db: Db, item: PluggyItem, userId: string, now: 
     items.lastUpdatedAt,
     items.pluggyCreatedAt,
   ];
-  const rows = await db
-    .insert(items)
-    .values({
-      id: item.id,
-      userId,
-      connectorId: item.connector.id,
-      connectorName: item.connector.name,
-      connectorImageUrl: item.connector.imageUrl ?? null,
-      status: item.status,
-      executionStatus: item.executionStatus ?? null,
-      errorCode: item.error?.code ?? null,
-      errorMessage: item.error?.message ?? null,
-      lastUpdatedAt: normalizeInstant(item.lastUpdatedAt),
-      pluggyCreatedAt: normalizeInstant(item.createdAt),
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoUpdate({
-      target: items.id,
-      set: {
-        connectorId: excluded(items.connectorId),
-        connectorName: excluded(items.connectorName),
-        connectorImageUrl: excluded(items.connectorImageUrl),
-        status: excluded(items.status),
-        executionStatus: excluded(items.executionStatus),
-        errorCode: excluded(items.errorCode),
-        errorMessage: excluded(items.errorMessage),
-        lastUpdatedAt: excluded(items.lastUpdatedAt),
-        pluggyCreatedAt: excluded(items.pluggyCreatedAt),
-        updatedAt: excluded(items.updatedAt),
-      },
-      setWhere: sql`${items.userId} = ${excluded(items.userId)} AND (${anyChanged(changing)})`,
-    })
-    .returning({ id: items.id });
-  if (rows.length > 0) return true;
-  const existing = await db.select({ userId: items.userId }).from(items).where(eq(items.id, item.id)).get();
-  return existing?.userId === userId;
+  const row = {
+    id: item.id,
+    userId,
+    connectorId: item.connector.id,
+    connectorName: item.connector.name,
+    connectorImageUrl: item.connector.imageUrl ?? null,
+    status: item.status,
+    executionStatus: item.executionStatus ?? null,
+    errorCode: item.error?.code ?? null,
+    errorMessage: item.error?.message ?? null,
+    lastUpdatedAt: normalizeInstant(item.lastUpdatedAt),
+    pluggyCreatedAt: normalizeInstant(item.createdAt),
+    createdAt: now,
+    updatedAt: now,
+  };
+  const [inserted, , owner] = await db.batch([
+    db.insert(items).values(row).onConflictDoNothing({ target: items.id }).returning({ id: items.id }),
+    // A row this batch just inserted has nothing to change, so this only ever touches an existing row.
+    db
+      .insert(items)
+      .values(row)
+      .onConflictDoUpdate({
+        target: items.id,
+        set: {
+          connectorId: excluded(items.connectorId),
+          connectorName: excluded(items.connectorName),
+          connectorImageUrl: excluded(items.connectorImageUrl),
+          status: excluded(items.status),
+          executionStatus: excluded(items.executionStatus),
+          errorCode: excluded(items.errorCode),
+          errorMessage: excluded(items.errorMessage),
+          lastUpdatedAt: excluded(items.lastUpdatedAt),
+          pluggyCreatedAt: excluded(items.pluggyCreatedAt),
+          updatedAt: excluded(items.updatedAt),
+        },
+        setWhere: sql`${items.userId} = ${excluded(items.userId)} AND (${anyChanged(changing)})`,
+      }),
+    db.select({ userId: items.userId }).from(items).where(eq(items.id, item.id)),
+  ]);
+  return { owned: owner[0]?.userId === userId, created: inserted.length > 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------

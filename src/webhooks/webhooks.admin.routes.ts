@@ -195,12 +195,12 @@ export const webhookAdminRoutes = createRouter()
     return c.json({ data: { event_id: eventId, status: "queued" as const } }, 202);
   })
   .openapi(listSubscriptionsRoute, async (c) => {
-    const data = await listPluggyWebhooks(createPluggyClient(c.env, { logger: c.var.logger }));
+    const data = await listPluggyWebhooks(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }));
     return c.json({ data, next_cursor: null }, 200);
   })
   .openapi(createSubscriptionRoute, async (c) => {
     const body = c.req.valid("json");
-    const hook = await createPluggyWebhook(createPluggyClient(c.env, { logger: c.var.logger }), {
+    const hook = await createPluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), {
       url: body.url,
       event: body.event,
       // During a token rotation the list is "new,old": Pluggy gets the new one.
@@ -209,6 +209,6 @@ export const webhookAdminRoutes = createRouter()
     return c.json({ data: hook }, 201);
   })
   .openapi(deleteSubscriptionRoute, async (c) => {
-    await deletePluggyWebhook(createPluggyClient(c.env, { logger: c.var.logger }), c.req.valid("param").id);
+    await deletePluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), c.req.valid("param").id);
     return c.body(null, 204);
   });

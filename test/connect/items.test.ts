@@ -138,7 +138,7 @@ describe("POST /api/banking/items/ (register)", () => {
   it.each([
     [500, 502, "upstream_error"],
     [503, 503, "upstream_unavailable"],
-  ])("answers Pluggy's persistent %i as %i %s after bounded read retries, storing nothing", async (pluggyStatus, status, code) => {
+  ])("answers Pluggy's persistent %i as %i %s after one read retry (interactive profile), storing nothing", async (pluggyStatus, status, code) => {
     const user = uniqueUser();
     const { item } = await sim.createItem({ clientUserId: user, transactionsPerAccount: 0 });
     await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: pluggyStatus, times: 10, message: "stack trace at line 1" });
@@ -147,8 +147,40 @@ describe("POST /api/banking/items/ (register)", () => {
     const { error } = await body(res);
     expect(error.code).toBe(code);
     expect(error.message).not.toContain("stack trace");
-    expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" })).toHaveLength(3);
+    expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" })).toHaveLength(2);
     expect(await db().select().from(items).where(eq(items.id, item.id)).get()).toBeUndefined();
+  });
+
+  it("answers a Pluggy that does not answer with 503 upstream_unavailable within the interactive budget (≈8 s), storing nothing", async () => {
+    const user = uniqueUser();
+    const { item } = await sim.createItem({ clientUserId: user, transactionsPerAccount: 0 });
+    await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", delayMs: 20_000, times: 5 });
+    const started = Date.now();
+    const res = await register(user, item.id);
+    const elapsed = Date.now() - started;
+    expect(res.status).toBe(503);
+    expect((await body(res)).error).toMatchObject({ code: "upstream_unavailable", message: "Pluggy did not answer in time" });
+    expect(elapsed).toBeLessThan(9_500);
+    // The attempt and its one retry, both cut off; not the background profile's 3 × 15 s.
+    expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" })).toHaveLength(2);
+    expect(await db().select().from(items).where(eq(items.id, item.id)).get()).toBeUndefined();
+  });
+
+  it("answers 201 to exactly one of concurrent registrations of one item, 200 to the rest, and queues one first sync", async () => {
+    const user = uniqueUser();
+    const created = await sim.createItem({ clientUserId: user, transactionsPerAccount: 2 });
+    const responses = await Promise.all(Array.from({ length: 6 }, () => register(user, created.item.id)));
+    expect(responses.map((res) => res.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    for (const res of responses) expect((await body(res)).data.id).toBe(created.item.id);
+
+    const synced = await eventually(
+      async () => (await body(await call(`/api/banking/transactions/?item_id=${created.item.id}`, { headers: await authHeaders(user) }))).data as unknown[],
+      (rows) => rows.length === 4,
+    );
+    expect(synced).toHaveLength(4);
+    // Every item.sync reads the item's accounts once: give any extra queued sync time to show up.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await sim.requests({ path: `^/accounts\\?itemId=${created.item.id}$`, method: "GET" })).toHaveLength(1);
   });
 
   it("rides out one Pluggy 5xx on the read (retried) and registers", async () => {

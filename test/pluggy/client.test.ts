@@ -194,6 +194,49 @@ describe("retries", () => {
   });
 });
 
+describe("profiles", () => {
+  it.each([
+    ["background (the default)", 3, {}],
+    ["interactive", 2, { profile: "interactive" }],
+  ] as const)("%s: a read failing with 503 is tried %i times", async (_name, attempts, options) => {
+    const h = harness(options);
+    const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    await sim.fault({ path: exactPath(`/items/${item.id}`), status: 503, times: 10 });
+    await expect(h.client.getItem(item.id)).rejects.toMatchObject({ status: 503 });
+    expect(await h.calls({ path: exactPath(`/items/${item.id}`) })).toHaveLength(attempts);
+  });
+
+  it("interactive waits on a 429 only for a short reset: a longer one is the caller's to answer", async () => {
+    const h = harness({ profile: "interactive" });
+    const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    await sim.fault({ path: exactPath(`/items/${item.id}`), status: 429, rateLimitReset: 4 });
+    await expect(h.client.getItem(item.id)).rejects.toMatchObject({ status: 429, retryAfterSeconds: 4 });
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it("the budget cuts an attempt short and starts no retry that could not finish within it", async () => {
+    const h = harness({ profile: "interactive", budgetMs: 1_500 });
+    const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    await h.client.listCategories();
+    await sim.fault({ path: exactPath(`/items/${item.id}`), delayMs: 5_000, times: 3 });
+    const started = Date.now();
+    const error = await h.client.getItem(item.id).catch((caught: unknown) => caught);
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(error).toMatchObject({ name: "PluggyError", status: 0, codeDescription: "TIMEOUT" });
+    expect(await h.calls({ path: exactPath(`/items/${item.id}`) })).toHaveLength(1);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it("the budget covers waiting for an apiKey", async () => {
+    const h = harness({ profile: "interactive", budgetMs: 1_000 });
+    await sim.fault({ path: "^/auth$", method: "POST", body: h.tenant.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), delayMs: 5_000, times: 3 });
+    const started = Date.now();
+    await expect(h.client.listCategories()).rejects.toMatchObject({ status: 0, codeDescription: "TIMEOUT" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await h.calls({ path: "^/categories$" })).toEqual([]);
+  });
+});
+
 describe("transactions (v2)", () => {
   it("follows `next` until null and returns every transaction once", async () => {
     const h = harness();

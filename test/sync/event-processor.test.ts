@@ -96,6 +96,36 @@ describe("processWebhookPayload", () => {
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
+  it.each(["not-a-date", "2026-13-45T99:00:00Z", "yesterday"])(
+    "transactions/created with transactionsCreatedAtFrom %j falls back to the incremental sync from the watermark instead of failing",
+    async (bad) => {
+      const { item, userId, accounts } = await syncedItem(5, 2);
+      const target = accounts[0];
+      if (!target) throw new Error("fixture");
+      await sim.addTransactions(item.id, { accountId: target.id, count: 3 });
+      const watermark = (await localItem(item.id))?.transactionsWatermark;
+      if (!watermark) throw new Error("fixture: the first sync sets the watermark");
+      const deps = syncDeps();
+      expect(await process(event("transactions/created", { itemId: item.id, accountId: target.id, transactionsCreatedAtFrom: bad }), deps)).toBe("processed");
+      const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+      expect(reads.length).toBeGreaterThan(0);
+      // Never Pluggy's 400 for the bad value: every read is the incremental window, before the watermark.
+      expect(reads.every((r) => typeof r.query.createdAtFrom === "string" && r.query.createdAtFrom < watermark)).toBe(true);
+      await expectLocalMatchesSimulator(item.id, userId);
+    },
+  );
+
+  it("transactions/created sends a valid transactionsCreatedAtFrom with an offset to Pluggy as the same instant in UTC", async () => {
+    const { item, userId, accounts } = await syncedItem(2, 1);
+    const target = accounts[0];
+    if (!target) throw new Error("fixture");
+    const deps = syncDeps();
+    expect(await process(event("transactions/created", { itemId: item.id, accountId: target.id, transactionsCreatedAtFrom: "2026-11-02T07:00:00-03:00" }), deps)).toBe("processed");
+    const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+    expect(reads.map((r) => [r.query.accountId, r.query.createdAtFrom])).toEqual([[target.id, "2026-11-02T10:00:00.000Z"]]);
+    await expectLocalMatchesSimulator(item.id, userId);
+  });
+
   it("transactions/created for an account we have not seen refreshes the item's accounts first", async () => {
     const { item, accounts } = await syncedItem(3, 2);
     // Forget one account locally, as if it appeared at Pluggy after our last sync.

@@ -3,9 +3,9 @@ import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
 import { categorySyncJobs, items, transactions } from "../../src/db/schema.ts";
-import type { PluggyTransaction } from "../../src/pluggy/pluggy.schemas.ts";
+import type { PluggyItem, PluggyTransaction } from "../../src/pluggy/pluggy.schemas.ts";
 import { createCategoryLookup } from "../../src/sync/category-lookup.ts";
-import { bookingDate, deleteItemData, deleteTransactionsByPluggyIds, localAccountsOf, upsertAccounts, upsertTransactions } from "../../src/sync/upserts.ts";
+import { bookingDate, deleteItemData, deleteTransactionsByPluggyIds, localAccountsOf, upsertAccounts, upsertItem, upsertTransactions } from "../../src/sync/upserts.ts";
 import { makeAccount, makeCategory, makeItem } from "../helpers/factories.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 
@@ -147,6 +147,41 @@ describe("upsertTransactions", () => {
     console.log(`upsertTransactions: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} rows/s`);
     expect(await db.$count(transactions, eq(transactions.itemId, item.id))).toBe(total);
     expect(seconds).toBeLessThan(10);
+  });
+});
+
+describe("upsertItem", () => {
+  const pluggyItem = (overrides: Partial<PluggyItem> = {}): PluggyItem => ({
+    id: crypto.randomUUID(),
+    connector: { id: 212, name: "Nubank" },
+    status: "UPDATED",
+    executionStatus: "SUCCESS",
+    createdAt: "2026-11-02T10:00:00.000Z",
+    ...overrides,
+  });
+
+  it("reports created for the insert only, then refreshes the caller's row", async () => {
+    const userId = uniqueUser("sync");
+    const item = pluggyItem();
+    expect(await upsertItem(db, item, userId)).toEqual({ owned: true, created: true });
+    expect(await upsertItem(db, { ...item, status: "LOGIN_ERROR" }, userId)).toEqual({ owned: true, created: false });
+    expect(await db.select().from(items).where(eq(items.id, item.id)).get()).toMatchObject({ userId, status: "LOGIN_ERROR" });
+  });
+
+  it("leaves another user's row alone and says so", async () => {
+    const owner = uniqueUser("sync");
+    const item = pluggyItem();
+    await upsertItem(db, item, owner);
+    expect(await upsertItem(db, { ...item, status: "LOGIN_ERROR" }, uniqueUser("other"))).toEqual({ owned: false, created: false });
+    expect(await db.select().from(items).where(eq(items.id, item.id)).get()).toMatchObject({ userId: owner, status: "UPDATED" });
+  });
+
+  it("lets D1 decide created: of concurrent upserts of one new item exactly one created it", async () => {
+    const userId = uniqueUser("sync");
+    const item = pluggyItem();
+    const results = await Promise.all(Array.from({ length: 8 }, () => upsertItem(db, item, userId)));
+    expect(results.filter((result) => result.created)).toHaveLength(1);
+    expect(results.every((result) => result.owned)).toBe(true);
   });
 });
 
