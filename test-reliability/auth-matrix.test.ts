@@ -17,7 +17,7 @@ import { app, stack, uid } from "./support/stack.ts";
 type Route = { method: string; path: string };
 
 /** Routes that answer without any credentials, on purpose. */
-const PUBLIC = new Set(["GET /healthz", "GET /openapi.json", "GET /docs", "GET /admin/sign-in", "POST /admin/sign-in"]);
+const PUBLIC = new Set(["GET /healthz", "GET /openapi.json", "GET /docs", "GET /docs/swagger", "GET /admin/sign-in", "POST /admin/sign-in"]);
 const WEBHOOK = /^\/api\/banking\/pluggy\/webhook$/;
 
 const normalize = (path: string) => (path.length > 1 ? path.replace(/\/+$/, "") : path);

@@ -18,7 +18,7 @@ const APP_PORT = Number(process.env.RELIABILITY_PORT ?? 8884);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateRoot = mkdtempSync(join(tmpdir(), "finance-hub-reliability-"));
-  const source = prepareSource("worktree", stateRoot);
+  const source = prepareSource(process.env.RELIABILITY_SOURCE ?? "worktree", stateRoot);
   const secrets = freshSecrets();
   let stack: AppStack | undefined;
   try {
