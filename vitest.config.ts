@@ -33,6 +33,8 @@ export default defineConfig({
           CATEGORY_SYNC_SEND_DELAY_SECONDS: "1",
           CATEGORY_SYNC_RETRY_BASE_SECONDS: "1",
           CATEGORY_SYNC_RETRY_CAP_SECONDS: "1",
+          EVENTS_QUEUE_RETRY_BASE_SECONDS: "1",
+          EVENTS_QUEUE_RETRY_CAP_SECONDS: "1",
         },
         outboundService: (request) => {
           const url = new URL(request.url);
@@ -40,8 +42,9 @@ export default defineConfig({
           return new Response(`outbound request to ${url.origin} refused in tests: only http://pluggy.test (the Pluggy simulator) is reachable`, { status: 502 });
         },
         queueConsumers: {
-          "finance-hub-events": { maxBatchTimeout: 0.05 },
-          // An entry here replaces wrangler.toml's whole consumer entry (shallow merge): repeat the DLQ.
+          // An entry here replaces wrangler.toml's whole consumer entry (shallow merge, no DLQ and default
+          // retries otherwise): repeat the DLQ. 3 retries (production 8) → 4 deliveries, about a second apart.
+          "finance-hub-events": { maxBatchTimeout: 0.05, maxBatchSize: 10, maxRetries: 3, deadLetterQueue: "finance-hub-events-dlq" },
           "finance-hub-category-sync": { maxBatchTimeout: 0.05, maxBatchSize: 10, maxRetries: 3, deadLetterQueue: "finance-hub-category-sync-dlq" },
           "finance-hub-events-dlq": { maxBatchTimeout: 0.05 },
           "finance-hub-category-sync-dlq": { maxBatchTimeout: 0.05 },

@@ -20,3 +20,20 @@ export function backoffSeconds(attempt: number, options: BackoffOptions, floorSe
   const jittered = raw * (0.5 + random() / 2);
   return Math.max(1, Math.ceil(Math.max(jittered, floorSeconds)));
 }
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+}
+
+/**
+ * `defaults` with its base and cap taken from vars in seconds when set (unset or invalid → the default;
+ * the base is at least 1 s, the cap at least the base). Tests set them to a second, because queue
+ * delays in workerd are real time.
+ */
+export function backoffFromVars(baseSeconds: string | undefined, capSeconds: string | undefined, defaults: BackoffOptions = QUEUE_BACKOFF): BackoffOptions {
+  const base = Math.max(1, seconds(baseSeconds) ?? defaults.baseSeconds);
+  const cap = Math.max(base, seconds(capSeconds) ?? defaults.capSeconds);
+  return { ...defaults, baseSeconds: base, capSeconds: cap };
+}

@@ -14,6 +14,9 @@ export type AppBindings = CloudflareBindings & {
   CATEGORY_SYNC_SEND_DELAY_SECONDS?: string;
   CATEGORY_SYNC_RETRY_BASE_SECONDS?: string;
   CATEGORY_SYNC_RETRY_CAP_SECONDS?: string;
+  /** Retry backoff of the events queue in seconds (default QUEUE_BACKOFF: 5 s doubling to 300 s; tests set 1). */
+  EVENTS_QUEUE_RETRY_BASE_SECONDS?: string;
+  EVENTS_QUEUE_RETRY_CAP_SECONDS?: string;
 };
 
 export interface AppVariables {

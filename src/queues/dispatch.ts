@@ -1,3 +1,4 @@
+import { backoffFromVars } from "../platform/backoff.ts";
 import { createLogger } from "../platform/logger.ts";
 import type { AppBindings } from "../platform/env.ts";
 import { consumeBatch, type MessageHandler } from "./consumer.ts";
@@ -49,7 +50,8 @@ function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): Mess
 export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {
   const logger = createLogger({ queue: batch.queue });
   if (QUEUE_KIND.events.test(batch.queue)) {
-    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger, undefined, isConcurrentEvent);
+    const backoff = backoffFromVars(env.EVENTS_QUEUE_RETRY_BASE_SECONDS, env.EVENTS_QUEUE_RETRY_CAP_SECONDS);
+    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger, backoff, isConcurrentEvent);
   }
   if (QUEUE_KIND.eventsDlq.test(batch.queue)) {
     return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);

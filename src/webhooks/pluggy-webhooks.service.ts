@@ -1,14 +1,21 @@
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
+import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
 import type { PluggyWebhook } from "../pluggy/pluggy.schemas.ts";
-import { AppError, notFound } from "../platform/errors.ts";
+import { notFound } from "../platform/errors.ts";
+import type { Logger } from "../platform/logger.ts";
 
 /*
  * The app-level webhook subscription at Pluggy (`POST /webhooks`), managed through our admin API so the
  * ops CLI never needs Pluggy keys. Only a subscription made this way carries custom headers: Pluggy does
  * not send them for a `webhookUrl` set on an item or connect token. So this is where
- * PLUGGY_WEBHOOK_AUTH_TOKEN reaches Pluggy, as `X-Webhook-Token`.
+ * PLUGGY_WEBHOOK_AUTH_TOKEN reaches Pluggy, as `X-Webhook-Token`. Pluggy's failures are answered like
+ * on every other route (`pluggyErrorToAppError`); only a 404 on delete means something here.
  */
+
+export interface PluggyWebhookOptions {
+  logger?: Logger;
+}
 
 export interface PluggyWebhookView {
   id: string;
@@ -28,18 +35,12 @@ const toView = (hook: PluggyWebhook): PluggyWebhookView => ({
   disabled_at: hook.disabledAt ?? null,
 });
 
-/** A Pluggy failure while answering an admin request: 404 stays 404, 429 stays 429, else 502/503. */
-function upstream(error: unknown, what: string): AppError {
-  if (!(error instanceof PluggyError)) return new AppError("upstream_error", "Pluggy call failed", { cause: error });
-  if (error.status === 404) return notFound(what);
-  if (error.status === 429) {
-    return new AppError("rate_limited", `Pluggy: ${error.reason}`, { headers: { "Retry-After": String(error.retryAfterSeconds ?? 60) }, cause: error });
-  }
-  return new AppError(error.transient ? "upstream_unavailable" : "upstream_error", `Pluggy: ${error.reason}`, { cause: error });
-}
-
 /** Subscribes `url` to `event` at Pluggy, sending our auth token (when configured) on every delivery. */
-export async function createPluggyWebhook(pluggy: PluggyApi, input: { url: string; event: string; authToken: string | undefined }): Promise<PluggyWebhookView> {
+export async function createPluggyWebhook(
+  pluggy: PluggyApi,
+  input: { url: string; event: string; authToken: string | undefined },
+  options: PluggyWebhookOptions = {},
+): Promise<PluggyWebhookView> {
   try {
     const hook = await pluggy.createWebhook({
       url: input.url,
@@ -48,24 +49,25 @@ export async function createPluggyWebhook(pluggy: PluggyApi, input: { url: strin
     });
     return toView(hook);
   } catch (error) {
-    throw upstream(error, "webhook");
+    throw pluggyErrorToAppError(error, options.logger);
   }
 }
 
 /** Our application's webhook subscriptions at Pluggy (custom headers are never shown by Pluggy). */
-export async function listPluggyWebhooks(pluggy: PluggyApi): Promise<PluggyWebhookView[]> {
+export async function listPluggyWebhooks(pluggy: PluggyApi, options: PluggyWebhookOptions = {}): Promise<PluggyWebhookView[]> {
   try {
     return (await pluggy.listWebhooks()).map(toView);
   } catch (error) {
-    throw upstream(error, "webhook");
+    throw pluggyErrorToAppError(error, options.logger);
   }
 }
 
-/** Removes a subscription at Pluggy. */
-export async function deletePluggyWebhook(pluggy: PluggyApi, id: string): Promise<void> {
+/** Removes a subscription at Pluggy; one Pluggy does not know answers 404. */
+export async function deletePluggyWebhook(pluggy: PluggyApi, id: string, options: PluggyWebhookOptions = {}): Promise<void> {
   try {
     await pluggy.deleteWebhook(id);
   } catch (error) {
-    throw upstream(error, "webhook");
+    if (error instanceof PluggyError && error.status === 404) throw notFound("webhook");
+    throw pluggyErrorToAppError(error, options.logger);
   }
 }

@@ -1,3 +1,5 @@
+import { sha256Hex } from "./verify-signature.ts";
+
 /*
  * The R2 side of webhooks: where a raw body lives and how it is written. Bodies are stored as the
  * exact bytes Pluggy sent, never re-serialized, so the signature and `body_sha256` can be re-checked
@@ -13,9 +15,20 @@ function datePath(receivedAt: string): string {
   return `${receivedAt.slice(0, 4)}/${receivedAt.slice(5, 7)}/${receivedAt.slice(8, 10)}`;
 }
 
-/** Key of an accepted event's body. The id is URI-encoded so a `/` in it cannot invent folders. */
-export function eventArchiveKey(eventId: string, receivedAt: string): string {
-  return `${EVENTS_PREFIX}${datePath(receivedAt)}/${encodeURIComponent(eventId)}.json`;
+/** Longest URI-encoded id kept readable in a key; R2 keys are at most 1024 bytes. */
+const MAX_READABLE_KEY_ID = 512;
+
+/**
+ * Key of an accepted event's body: `events/YYYY/MM/DD/<URI-encoded eventId>.json`, the id encoded so a
+ * `/` in it cannot invent folders. An id whose encoding would be longer than 512 characters (a 256-
+ * character id of CJK text encodes to 2304) gets `events/YYYY/MM/DD/sha256/<hex of its UTF-8>.json`
+ * instead: encoding never yields a `/`, so the two forms cannot collide. Intake refuses ids that
+ * cannot be encoded (an unpaired surrogate), so this never throws for an accepted event.
+ */
+export async function eventArchiveKey(eventId: string, receivedAt: string): Promise<string> {
+  const encoded = encodeURIComponent(eventId);
+  if (encoded.length <= MAX_READABLE_KEY_ID) return `${EVENTS_PREFIX}${datePath(receivedAt)}/${encoded}.json`;
+  return `${EVENTS_PREFIX}${datePath(receivedAt)}/sha256/${await sha256Hex(new TextEncoder().encode(eventId))}.json`;
 }
 
 /** Key of a rejected delivery's body. */

@@ -42,14 +42,20 @@ webhookIntakeRoutes.openAPIRegistry.registerPath({
       required: true,
       content: {
         "application/json": {
-          schema: z.looseObject({ event: z.string(), eventId: z.string(), itemId: z.string().optional() }).openapi("PluggyWebhookBody"),
+          schema: z
+            .looseObject({
+              event: z.string().openapi({ description: "1–128 characters, no unpaired UTF-16 surrogates or control characters" }),
+              eventId: z.string().openapi({ description: "1–256 characters, no unpaired UTF-16 surrogates or control characters, not `.` or `..`" }),
+              itemId: z.string().optional().openapi({ description: "When a string: at most 256 characters, same rules as `eventId` (null or empty reads as absent)" }),
+            })
+            .openapi("PluggyWebhookBody"),
         },
       },
     },
   },
   responses: {
     200: jsonContent(dataOf(intakeResult), "Accepted, or a duplicate of an event already accepted"),
-    400: errorResponses[400],
+    400: jsonContent(errorResponses[400].content["application/json"].schema, "Signed, but not a valid event (or an id that cannot be a key); the bytes are kept as a `rejected` delivery"),
     401: jsonContent(errorResponses[401].content["application/json"].schema, "`invalid_signature`: missing or wrong signature or token; nothing stored"),
     413: errorResponses[413],
     415: errorResponses[415],
@@ -69,7 +75,7 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
   const rateLimited = () =>
     new AppError("rate_limited", "too many webhook deliveries from this address", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
   const countRefused = () =>
-    c.executionCtx.waitUntil(limit.verdict.then((allowed) => (allowed ? incrementWebhookCounter(db, WEBHOOK_COUNTERS.refused, receivedAt) : undefined)).catch(() => undefined));
+    c.executionCtx.waitUntil(limit.verdict.then((allowed) => (allowed ? incrementWebhookCounter(db, WEBHOOK_COUNTERS.rejected, receivedAt) : undefined)).catch(() => undefined));
 
   const contentType = c.req.header("Content-Type");
   if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {

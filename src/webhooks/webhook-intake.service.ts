@@ -3,10 +3,11 @@ import type { Db } from "../db/client.ts";
 import { webhookEvents } from "../db/schema.ts";
 import { AppError } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
+import { counterIncrement } from "../platform/metrics.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { eventArchiveKey, putBody, putIfAbsent, rejectedArchiveKey, storedSha256, type ArchivedBody } from "./webhook-archive.ts";
-import { incrementWebhookCounter } from "./webhook-metrics.ts";
-import { webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
+import { countAcceptedIfNew, incrementWebhookCounter, WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
+import { MAX_ITEM_ID_LENGTH, unsafeIdReason, webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
 
 export interface IntakeDeps {
   db: Db;
@@ -32,6 +33,11 @@ type Parsed = { ok: true; payload: WebhookPayload } | { ok: false; field: string
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** A rejected body's `event` as a row can hold it: short, well-formed, no control characters. */
+const displayText = (value: string): string => value.slice(0, 128).toWellFormed().replace(/\p{Cc}/gu, "\uFFFD");
+/** A rejected body's `itemId`, kept only when it is a usable id (erasure finds the delivery by it). */
+const usableItemId = (value: string): boolean => value.length > 0 && value.length <= MAX_ITEM_ID_LENGTH && unsafeIdReason(value) === undefined;
+
 /** Decodes and validates a verified body; never throws. */
 export function parseDelivery(bytes: Uint8Array): Parsed {
   let json: unknown;
@@ -49,8 +55,8 @@ export function parseDelivery(bytes: Uint8Array): Parsed {
     ok: false,
     field: issue?.path.map(String).join(".") || "body",
     message: issue?.message ?? "invalid payload",
-    ...(typeof record["event"] === "string" ? { event: record["event"].slice(0, 128) } : {}),
-    ...(typeof record["itemId"] === "string" ? { itemId: record["itemId"].slice(0, 128) } : {}),
+    ...(typeof record["event"] === "string" ? { event: displayText(record["event"]) } : {}),
+    ...(typeof record["itemId"] === "string" && usableItemId(record["itemId"]) ? { itemId: record["itemId"] } : {}),
   };
 }
 
@@ -83,29 +89,36 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     throw new AppError("validation_error", `${parsed.field}: ${parsed.message}`, { details: [{ field: parsed.field, message: parsed.message }] });
   }
   const { eventId, event, itemId } = parsed.payload;
-  const key = eventArchiveKey(eventId, delivery.receivedAt);
+  const key = await eventArchiveKey(eventId, delivery.receivedAt);
   const body: ArchivedBody = { ...delivery };
   const message: EventsQueueMessage = { kind: "webhook.process", eventId };
 
+  const { db } = deps;
   const [archived, inserted, queued] = await Promise.allSettled([
     putIfAbsent(deps.bucket, key, body),
-    deps.db
-      .insert(webhookEvents)
-      .values({
-        eventId,
-        event,
-        itemId: itemId ?? null,
-        status: "received",
-        receivedAt: delivery.receivedAt,
-        bodySha256: delivery.sha256,
-        r2Key: key,
-        contentType: delivery.contentType,
-        matchedKey: delivery.matchedKey,
-        requestId: delivery.requestId,
-        updatedAt: delivery.receivedAt,
-      })
-      .onConflictDoNothing({ target: webhookEvents.eventId })
-      .returning({ eventId: webhookEvents.eventId }),
+    // One batch (a transaction, run in order): the `accepted` counter goes up only if no row exists yet,
+    // i.e. exactly when the insert after it creates the row. A duplicate never counts; erasure deleting
+    // the row later never uncounts.
+    db.batch([
+      countAcceptedIfNew(db, eventId, delivery.receivedAt),
+      db
+        .insert(webhookEvents)
+        .values({
+          eventId,
+          event,
+          itemId: itemId ?? null,
+          status: "received",
+          receivedAt: delivery.receivedAt,
+          bodySha256: delivery.sha256,
+          r2Key: key,
+          contentType: delivery.contentType,
+          matchedKey: delivery.matchedKey,
+          requestId: delivery.requestId,
+          updatedAt: delivery.receivedAt,
+        })
+        .onConflictDoNothing({ target: webhookEvents.eventId })
+        .returning({ eventId: webhookEvents.eventId }),
+    ]),
     deps.queue.send(message),
   ]);
   const log = deps.logger.child({ event_id: eventId, event });
@@ -119,7 +132,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     log.error("webhook archive write failed", { error: archived.reason });
     throw unavailable(archived.reason);
   }
-  const owner = inserted.value.length > 0;
+  const owner = inserted.value[1].length > 0;
 
   if (!owner) {
     deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, sha256: delivery.sha256, at: delivery.receivedAt }));
@@ -156,7 +169,7 @@ async function afterDuplicate(
   duplicate: { eventId: string; key: string; wrote: boolean; sha256: string; at: string },
 ): Promise<void> {
   try {
-    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, "webhooks.duplicate", duplicate.at)];
+    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.at)];
     if (duplicate.wrote) {
       tasks.push(
         (async () => {
@@ -181,28 +194,34 @@ async function afterDuplicate(
 
 /**
  * Keeps a signed delivery that is not a valid event: bytes under `rejected/`, and a `rejected` row with
- * a synthetic id so operators and metrics see it. Best effort: the answer is a 400 either way.
+ * a synthetic id (counted in `webhooks.rejected` in the same batch) so operators and metrics see it.
+ * Best effort: the answer is a 400 either way.
  */
 async function recordRejected(deps: IntakeDeps, delivery: VerifiedDelivery, parsed: Extract<Parsed, { ok: false }>): Promise<void> {
   const id = crypto.randomUUID();
   const eventId = `rejected:${id}`;
   const key = rejectedArchiveKey(id, delivery.receivedAt);
+  const { db } = deps;
   const results = await Promise.allSettled([
     putBody(deps.bucket, key, delivery),
-    deps.db.insert(webhookEvents).values({
-      eventId,
-      event: parsed.event ?? "(invalid)",
-      itemId: parsed.itemId ?? null,
-      status: "rejected",
-      lastError: `${parsed.field}: ${parsed.message}`,
-      receivedAt: delivery.receivedAt,
-      bodySha256: delivery.sha256,
-      r2Key: key,
-      contentType: delivery.contentType,
-      matchedKey: delivery.matchedKey,
-      requestId: delivery.requestId,
-      updatedAt: delivery.receivedAt,
-    }),
+    db.batch([
+      db.insert(webhookEvents).values({
+        eventId,
+        event: parsed.event || "(invalid)",
+        itemId: parsed.itemId ?? null,
+        status: "rejected",
+        lastError: `${parsed.field}: ${parsed.message}`,
+        receivedAt: delivery.receivedAt,
+        bodySha256: delivery.sha256,
+        r2Key: key,
+        contentType: delivery.contentType,
+        matchedKey: delivery.matchedKey,
+        requestId: delivery.requestId,
+        updatedAt: delivery.receivedAt,
+      }),
+      // Counted with the row it counts: erasure may delete the row, never the count.
+      counterIncrement(db, WEBHOOK_COUNTERS.rejected, 1, new Date(delivery.receivedAt)),
+    ]),
   ]);
   for (const result of results) {
     if (result.status === "rejected") deps.logger.error("could not keep a rejected webhook", { event_id: eventId, error: result.reason });

@@ -1,28 +1,54 @@
-import { and, gte, lt, sql } from "drizzle-orm";
+import { eq, notExists, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { webhookEvents } from "../db/schema.ts";
+import { metricCounters, webhookEvents } from "../db/schema.ts";
 import { counterSeries, dayBucket, hourBucket, incrementCounter, type Granularity } from "../platform/metrics.ts";
 
 /*
- * Webhook metrics without a fourth write on the intake path:
- * - `accepted` and the signed-but-invalid part of `rejected` are rows of webhook_events, counted by
- *   `received_at` (indexed);
- * - `duplicate`, and deliveries refused before anything was stored (bad signature or token, too
- *   large), are hourly counters written after the answer (`waitUntil`);
- * - `processed`, `ignored`, `failed` and `dead` are counters written by the consumer in the same D1
- *   batch as the status change they count, so they cannot drift from it (a replay that is processed
- *   again counts again: they count outcomes, not events).
+ * Webhook metrics are hourly counters (metric_counters), each written when the thing it counts happens,
+ * so they count what happened: deleting or purging event rows later (erasure, retention) changes none.
+ * - `accepted`: in the intake's one D1 batch with the row's insert, only when that insert creates the
+ *   row (`countAcceptedIfNew`), so a duplicate never counts and intake still makes three writes;
+ * - `rejected`: signed-but-invalid deliveries in the same batch as their `rejected` row, and
+ *   deliveries refused before anything was stored (bad signature or token, too large) after the answer;
+ * - `duplicate`: after the answer (`waitUntil`);
+ * - `processed`, `ignored`, `failed` and `dead`: by the consumer in the same D1 batch as the status
+ *   change they count (a replay that is processed again counts again: they count outcomes, not events).
  */
 
 export const WEBHOOK_COUNTERS = {
+  accepted: "webhooks.accepted",
   duplicate: "webhooks.duplicate",
-  /** Refused before anything was stored: invalid signature or token, body too large. */
-  refused: "webhooks.rejected",
+  /** Refused before anything was stored (invalid signature or token, body too large), or signed but invalid. */
+  rejected: "webhooks.rejected",
   processed: "webhooks.processed",
   ignored: "webhooks.ignored",
   failed: "webhooks.failed",
   dead: "webhooks.dead",
 } as const;
+
+/**
+ * The statement that counts one accepted event, for the intake's D1 batch, placed *before* the row's
+ * insert: it adds 1 to `webhooks.accepted` (hour of `at`) only when no row with this `eventId` exists
+ * yet. A batch is a transaction run in order, so that is exactly when the insert that follows creates
+ * the row. (Matching the new row by `request_id` afterwards would not do: X-Request-Id is echoed from
+ * the caller, so two deliveries of one event can share it.)
+ */
+export function countAcceptedIfNew(db: Db, eventId: string, at: string) {
+  const rowExists = db.select({ one: sql`1` }).from(webhookEvents).where(eq(webhookEvents.eventId, eventId));
+  return db
+    .insert(metricCounters)
+    .select(
+      db
+        .select({
+          bucket: sql<string>`${hourBucket(new Date(at))}`.as("bucket"),
+          name: sql<string>`${WEBHOOK_COUNTERS.accepted}`.as("name"),
+          count: sql<number>`1`.as("count"),
+        })
+        .from(sql`(select 1)`)
+        .where(notExists(rowExists)),
+    )
+    .onConflictDoUpdate({ target: [metricCounters.bucket, metricCounters.name], set: { count: sql`${metricCounters.count} + 1` } });
+}
 
 export interface WebhookCounts {
   accepted: number;
@@ -57,44 +83,13 @@ export async function webhookMetrics(db: Db, from: Date, to: Date, granularity: 
   const buckets: string[] = [];
   for (let t = from.getTime(); t < to.getTime(); t += step) buckets.push(label(new Date(t)));
 
-  const names = Object.values(WEBHOOK_COUNTERS);
-  const bucketOf =
-    granularity === "hour" ? sql<string>`substr(${webhookEvents.receivedAt}, 1, 13) || ':00:00Z'` : sql<string>`substr(${webhookEvents.receivedAt}, 1, 10) || 'T00:00:00Z'`;
-  const [counters, rows] = await Promise.all([
-    counterSeries(db, names, { from, to, granularity, buckets }),
-    db
-      .select({
-        bucket: bucketOf,
-        accepted: sql<number>`sum(case when ${webhookEvents.status} <> 'rejected' then 1 else 0 end)`,
-        rejected: sql<number>`sum(case when ${webhookEvents.status} = 'rejected' then 1 else 0 end)`,
-      })
-      .from(webhookEvents)
-      .where(and(gte(webhookEvents.receivedAt, from.toISOString()), lt(webhookEvents.receivedAt, to.toISOString())))
-      .groupBy(bucketOf),
-  ]);
-
-  const byBucket = new Map(buckets.map((bucket) => [bucket, zero()]));
-  for (const point of counters) {
-    const counts = byBucket.get(point.bucket);
-    if (!counts) continue;
-    counts.duplicate += point.counts[WEBHOOK_COUNTERS.duplicate] ?? 0;
-    counts.rejected += point.counts[WEBHOOK_COUNTERS.refused] ?? 0;
-    counts.processed += point.counts[WEBHOOK_COUNTERS.processed] ?? 0;
-    counts.ignored += point.counts[WEBHOOK_COUNTERS.ignored] ?? 0;
-    counts.failed += point.counts[WEBHOOK_COUNTERS.failed] ?? 0;
-    counts.dead += point.counts[WEBHOOK_COUNTERS.dead] ?? 0;
-  }
-  for (const row of rows) {
-    const counts = byBucket.get(row.bucket);
-    if (!counts) continue;
-    counts.accepted += Number(row.accepted);
-    counts.rejected += Number(row.rejected);
-  }
-
+  const counters = await counterSeries(db, Object.values(WEBHOOK_COUNTERS), { from, to, granularity, buckets });
   const totals = zero();
-  const series = [...byBucket].map(([bucket, counts]) => {
-    for (const name of Object.keys(totals) as Array<keyof WebhookCounts>) totals[name] += counts[name];
-    return { bucket, ...counts };
+  const series = counters.map((point) => {
+    const counts = zero();
+    for (const [key, name] of Object.entries(WEBHOOK_COUNTERS) as Array<[keyof WebhookCounts, string]>) counts[key] = point.counts[name] ?? 0;
+    for (const key of Object.keys(totals) as Array<keyof WebhookCounts>) totals[key] += counts[key];
+    return { bucket: point.bucket, ...counts };
   });
   return { totals, series };
 }

@@ -40,6 +40,9 @@ const truncate = (text: string) => (text.length > MAX_ERROR_LENGTH ? `${text.sli
  * `failed` with the reason; a transient Pluggy error, a missing archive copy or a bug → back to
  * `received` with `last_error`, and a thrown error so the queue retries with backoff (a 429 no sooner
  * than Pluggy's reset). Exhausted retries end in the dead-letter queue: see `markWebhookEventDead`.
+ * A bug fails the same way on every retry and so ends `dead` too, on purpose: a deploy during the
+ * retries still saves it, and otherwise it keeps what kept failing ("unexpected TypeError: …") until an
+ * operator replays it after the fix. Only Pluggy's own refusals are known to be permanent (`failed`).
  */
 export async function processWebhookEvent(
   deps: ProcessingDeps,
@@ -116,7 +119,12 @@ async function loadPayload(bucket: R2Bucket, row: WebhookEventRow): Promise<Load
     return { kind: "fail", reason: "archived body is not valid JSON" };
   }
   const parsed = webhookPayloadSchema.safeParse(json);
-  if (!parsed.success) return { kind: "fail", reason: "archived body is not a valid webhook payload" };
+  if (!parsed.success) {
+    // E.g. an id intake accepted before it refused ids that cannot be keys: no retry could help.
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.map(String).join(".") || "body"}: ${issue.message}` : "invalid payload";
+    return { kind: "fail", reason: `archived body is not a valid webhook payload (${where})` };
+  }
   if (parsed.data.eventId !== row.eventId) return { kind: "fail", reason: "archived body belongs to another eventId" };
   return { kind: "ok", payload: parsed.data };
 }
@@ -132,9 +140,22 @@ async function fail(deps: ProcessingDeps, row: WebhookEventRow, reason: string):
   return "failed";
 }
 
+/**
+ * What `last_error` says about a retried error. An expected one (a RetryableError: a transient Pluggy
+ * failure, a missing copy) is its message; anything else is a bug or an unforeseen failure, recorded as
+ * `unexpected <name>: <message>` so that an event that ends `dead` after its retries says what kept
+ * failing (e.g. `retries exhausted: unexpected URIError: URI malformed`) and is replayed after a fix.
+ */
+export function describeRetriedError(error: unknown): string {
+  if (error instanceof RetryableError) return error.message;
+  if (error instanceof Error) return `unexpected ${error.name}: ${error.message}`;
+  return `unexpected error: ${String(error)}`;
+}
+
 /** Releases the claim with the error recorded, then throws so the queue retries. */
 async function backToReceived(deps: ProcessingDeps, row: WebhookEventRow, error: unknown): Promise<never> {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeRetriedError(error);
+  if (!(error instanceof RetryableError)) deps.logger.error("unexpected error while processing a webhook event; retrying", { event_id: row.eventId, event: row.event, error });
   await deps.db
     .update(webhookEvents)
     .set({ status: "received", lastError: truncate(message), updatedAt: new Date().toISOString() })

@@ -105,6 +105,9 @@ const replayRoute = createRoute({
   },
 });
 
+/** What a Pluggy failure can answer (pluggyErrorToAppError, the mapping every route shares). */
+const pluggyErrors = { 409: errorResponses[409], 429: errorResponses[429], 502: errorResponses[502], 503: errorResponses[503] };
+
 const listSubscriptionsRoute = createRoute({
   method: "get",
   path: "/pluggy-webhooks",
@@ -113,7 +116,11 @@ const listSubscriptionsRoute = createRoute({
   security,
   middleware: [requireAdmin] as const,
   // A list like every other (contract §1: lists carry `next_cursor`); Pluggy returns them all, so it is always null.
-  responses: { 200: jsonContent(listOf(pluggyWebhookSchema), "Subscriptions (all of them: `next_cursor` is always null)"), ...authErrors, 502: errorResponses[502], 503: errorResponses[503] },
+  responses: {
+    200: jsonContent(listOf(pluggyWebhookSchema), "Subscriptions (all of them: `next_cursor` is always null)"),
+    ...authErrors,
+    ...pluggyErrors,
+  },
 });
 
 const createSubscriptionRoute = createRoute({
@@ -129,9 +136,7 @@ const createSubscriptionRoute = createRoute({
     400: errorResponses[400],
     ...authErrors,
     415: errorResponses[415],
-    429: errorResponses[429],
-    502: errorResponses[502],
-    503: errorResponses[503],
+    ...pluggyErrors,
   },
 });
 
@@ -143,7 +148,7 @@ const deleteSubscriptionRoute = createRoute({
   security,
   middleware: [requireAdmin] as const,
   request: { params: pluggyWebhookIdParams },
-  responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponses[404], 502: errorResponses[502], 503: errorResponses[503] },
+  responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponses[404], ...pluggyErrors },
 });
 
 /** Admin: webhook events (list, inspect, raw bytes, replay) and the webhook subscription at Pluggy. */
@@ -195,20 +200,24 @@ export const webhookAdminRoutes = createRouter()
     return c.json({ data: { event_id: eventId, status: "queued" as const } }, 202);
   })
   .openapi(listSubscriptionsRoute, async (c) => {
-    const data = await listPluggyWebhooks(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }));
+    const data = await listPluggyWebhooks(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), { logger: c.var.logger });
     return c.json({ data, next_cursor: null }, 200);
   })
   .openapi(createSubscriptionRoute, async (c) => {
     const body = c.req.valid("json");
-    const hook = await createPluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), {
-      url: body.url,
-      event: body.event,
-      // During a token rotation the list is "new,old": Pluggy gets the new one.
-      authToken: splitList(c.env.PLUGGY_WEBHOOK_AUTH_TOKEN)[0],
-    });
+    const hook = await createPluggyWebhook(
+      createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
+      {
+        url: body.url,
+        event: body.event,
+        // During a token rotation the list is "new,old": Pluggy gets the new one.
+        authToken: splitList(c.env.PLUGGY_WEBHOOK_AUTH_TOKEN)[0],
+      },
+      { logger: c.var.logger },
+    );
     return c.json({ data: hook }, 201);
   })
   .openapi(deleteSubscriptionRoute, async (c) => {
-    await deletePluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), c.req.valid("param").id);
+    await deletePluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), c.req.valid("param").id, { logger: c.var.logger });
     return c.body(null, 204);
   });

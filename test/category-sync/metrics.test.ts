@@ -123,18 +123,21 @@ describe("metrics answer", () => {
       ["reconcile.added", 5],
     ];
     for (const [counter, n] of bumps) await incrementCounter(db(), counter, n, inWindow);
-    // Webhook deliveries are counted from their event rows (the webhooks domain's read): 10 accepted, 1 rejected.
-    const event = (status: "processed" | "rejected", receivedAt: string) => ({
+    // Webhook deliveries are counters too (written at intake): 10 accepted in the window, one 2 days before.
+    await incrementCounter(db(), "webhooks.accepted", 10, new Date("2024-06-15T09:30:00.000Z"));
+    await incrementCounter(db(), "webhooks.rejected", 1, new Date("2024-06-15T09:31:00.000Z"));
+    await incrementCounter(db(), "webhooks.accepted", 1, new Date("2024-06-13T09:00:00.000Z"));
+    // Event rows are not what is counted (erasure and retention delete or purge them).
+    const row = (status: "processed" | "rejected") => ({
       eventId: crypto.randomUUID(),
       event: "item/updated",
       status,
-      receivedAt,
+      receivedAt: "2024-06-15T09:45:00.000Z",
       bodySha256: "0".repeat(64),
       r2Key: `test/${crypto.randomUUID()}`,
-      updatedAt: receivedAt,
+      updatedAt: "2024-06-15T09:45:00.000Z",
     });
-    await db().insert(webhookEvents).values(Array.from({ length: 10 }, () => event("processed", "2024-06-15T09:30:00.000Z")));
-    await db().insert(webhookEvents).values([event("rejected", "2024-06-15T09:31:00.000Z"), event("processed", "2024-06-13T09:00:00.000Z")]);
+    await db().insert(webhookEvents).values([row("processed"), row("rejected")]);
     await incrementCounter(db(), "category_sync.succeeded", 50, new Date("2024-06-14T09:00:00Z")); // outside 24h, inside 7d
 
     const day = await adminMetrics(db(), "24h", now);

@@ -1,7 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
+import { windowRange } from "../../src/platform/metrics.ts";
+import { syncItem } from "../../src/sync/item-sync.service.ts";
+import { webhookMetrics } from "../../src/webhooks/webhook-metrics.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
-import { archivedKeys, erasureRequest, existsAtPluggy, footprint, NOTHING, populatedUser } from "./support.ts";
+import { sim } from "../helpers/simulator.ts";
+import { eventRow, postWebhook } from "../webhooks/support.ts";
+import { archivedKeys, db, erasureRequest, existsAtPluggy, footprint, NOTHING, populatedUser, syncDeps } from "./support.ts";
 
 /*
  * The erasure API end to end: request in, 202 out, the real queue consumer erases, and afterwards every
@@ -99,5 +104,40 @@ describe("DELETE /api/admin/users/{user_id}/", () => {
     const response = await call(`/api/admin/users/${userId}/`, { method: "DELETE", headers: await authHeaders("ops-admin", { admin: true }) });
     expect(response.status).toBe(202);
     await waitUntilDone(userId);
+  });
+});
+
+describe("webhook metrics and erasure", () => {
+  it("metrics count what happened: erasing the user deletes their webhook rows but not a single count", async () => {
+    const userId = uniqueUser("erase-metrics");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
+    expect((await syncItem(syncDeps(), item.id)).outcome).toBe("synced");
+    // Through the real intake: two accepted events about the item, a duplicate, and a signed but invalid one naming it.
+    const events = [
+      { event: "item/updated", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId },
+      { event: "test/noop", eventId: crypto.randomUUID(), itemId: item.id },
+    ];
+    for (const payload of events) expect((await postWebhook(JSON.stringify(payload))).status).toBe(200);
+    expect((await postWebhook(JSON.stringify(events[1]))).status).toBe(200);
+    expect((await postWebhook(JSON.stringify({ event: "item/updated", itemId: item.id }))).status).toBe(400);
+    for (const { eventId } of events) {
+      await vi.waitUntil(async () => ["processed", "ignored"].includes((await eventRow(eventId))?.status ?? ""), { timeout: 10_000, interval: 50 });
+    }
+    const range = windowRange("24h");
+    const metrics = () => webhookMetrics(db, range.from, range.to, range.granularity);
+    // The duplicate is counted after its answer: wait for it.
+    const before = await vi.waitFor(async () => {
+      const current = await metrics();
+      expect(current.totals).toMatchObject({ accepted: 2, duplicate: 1, rejected: 1, processed: 1, ignored: 1 });
+      return current;
+    });
+
+    const response = await call("/api/banking/me/", { method: "DELETE", headers: await authHeaders(userId) });
+    expect(response.status).toBe(202);
+    await waitUntilDone(userId);
+    expect((await footprint(userId, [item.id])).webhookEvents).toBe(0);
+    for (const { eventId } of events) expect(await eventRow(eventId)).toBeUndefined();
+
+    expect(await metrics()).toEqual(before);
   });
 });

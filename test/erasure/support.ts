@@ -39,7 +39,7 @@ export async function storeWebhook(
   const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
   const id = crypto.randomUUID();
   const eventId = options.rejected ? `rejected:${id}` : typeof payload.eventId === "string" ? payload.eventId : id;
-  const key = options.rejected ? rejectedArchiveKey(id, receivedAt) : eventArchiveKey(eventId, receivedAt);
+  const key = options.rejected ? rejectedArchiveKey(id, receivedAt) : await eventArchiveKey(eventId, receivedAt);
   const itemId = options.itemId !== undefined ? options.itemId : typeof payload.itemId === "string" ? payload.itemId : null;
   await bucket.put(key, bytes, { httpMetadata: { contentType: "application/json" }, customMetadata: { sha256 } });
   await db.insert(webhookEvents).values({

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { webhookEvents } from "../../src/db/schema.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
-import { sim } from "../helpers/simulator.ts";
+import { exactPath, sim } from "../helpers/simulator.ts";
 import { db, eventPayload, eventRow, fetchWithEnv, hmacHex, postWebhook, recordingQueue, sha256Of } from "./support.ts";
 
 const admin = () => authHeaders("ops-admin", { admin: true });
@@ -340,10 +340,42 @@ describe("Pluggy webhook subscriptions (/api/admin/pluggy-webhooks/)", () => {
     expect(error.details[0].field).toBe(field);
   });
 
-  it("maps a Pluggy refusal to 502 upstream_error with Pluggy's reason", async () => {
+  it("maps a Pluggy refusal to 502 upstream_error naming only its status and code", async () => {
     const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: "https://hooks.example.com/x", event: "no/such-event" } });
     expect(response.status).toBe(502);
-    expect((await body(response)).error.code).toBe("upstream_error");
+    const error = (await body(response)).error;
+    expect(error.code).toBe("upstream_error");
+    expect(error.message).toMatch(/^Pluggy request failed \(400( [A-Z_]+)?\)$/);
+  });
+
+  // The same mapping as every other route (pluggyErrorToAppError): Pluggy's own text is never echoed in a 502.
+  it.each([
+    { pluggy: 403, status: 502, code: "upstream_error", message: "Pluggy request failed (403)" },
+    { pluggy: 408, status: 502, code: "upstream_error", message: "Pluggy request failed (408)" },
+    { pluggy: 500, status: 502, code: "upstream_error", message: "Pluggy request failed (500)" },
+    { pluggy: 409, status: 409, code: "conflict", message: "Pluggy: Simulated failure (409)" },
+    { pluggy: 503, status: 503, code: "upstream_unavailable", message: "Pluggy is unavailable, try again later" },
+    { pluggy: 429, status: 429, code: "rate_limited", message: expect.stringMatching(/^Pluggy: .*; retry after 60 s$/) },
+  ])("Pluggy answering $pluggy to POST /webhooks → $status $code", async ({ pluggy, status, code, message }) => {
+    const marker = crypto.randomUUID();
+    await sim.fault({ path: exactPath("/webhooks"), method: "POST", body: marker, status: pluggy });
+    const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: `https://hooks-${marker}.example.com/x` } });
+    expect(response.status).toBe(status);
+    const error = (await body(response)).error;
+    expect(error).toMatchObject({ code, message });
+    if (status === 502) expect(error.message).not.toContain("Simulated");
+    if (status === 429) expect(response.headers.get("Retry-After")).toBe("60");
+  });
+
+  it("DELETE: a hook Pluggy does not know → 404; Pluggy refusing → 502 without its text", async () => {
+    const missing = await call(`/api/admin/pluggy-webhooks/${crypto.randomUUID()}/`, { method: "DELETE", headers: await admin() });
+    expect(missing.status).toBe(404);
+    expect((await body(missing)).error.code).toBe("not_found");
+    const id = crypto.randomUUID();
+    await sim.fault({ path: exactPath(`/webhooks/${id}`), method: "DELETE", status: 403 });
+    const refused = await call(`/api/admin/pluggy-webhooks/${id}/`, { method: "DELETE", headers: await admin() });
+    expect(refused.status).toBe(502);
+    expect((await body(refused)).error).toMatchObject({ code: "upstream_error", message: "Pluggy request failed (403)" });
   });
 });
 

@@ -21,7 +21,7 @@ async function seedEvent(options: { payload?: Record<string, unknown>; status?: 
   const payload = { ...eventPayload(), ...options.payload } as Record<string, unknown> & { eventId: string; event: string };
   const raw = JSON.stringify(payload);
   const receivedAt = new Date().toISOString();
-  const key = eventArchiveKey(payload.eventId, receivedAt);
+  const key = await eventArchiveKey(payload.eventId, receivedAt);
   const sha256 = await sha256Of(raw);
   if (!options.withoutBody) await env.WEBHOOK_ARCHIVE.put(key, options.corrupt ? `${raw} ` : raw, { httpMetadata: { contentType: "application/json" } });
   await db()
@@ -180,13 +180,30 @@ describe("webhook.process consumer", () => {
     expect(row?.lastError).toBe("Pluggy: 403 CLIENT_IP_NOT_ALLOWED: Forbidden");
   });
 
-  it("a bug in processing is retried, not lost", async () => {
+  it("a bug in processing is retried, not lost, and last_error names it as unexpected", async () => {
     const { payload } = await seedEvent();
     const { result } = await consume([{ eventId: payload.eventId }], async () => {
       throw new TypeError("cannot read properties of undefined");
     });
     expect(result.retryMessages).toHaveLength(1);
-    expect(await eventRow(payload.eventId)).toMatchObject({ status: "received", lastError: "cannot read properties of undefined" });
+    expect(await eventRow(payload.eventId)).toMatchObject({ status: "received", lastError: "unexpected TypeError: cannot read properties of undefined" });
+  });
+
+  it("a bug that fails every time ends dead after the retries, saying what kept failing", async () => {
+    const { payload } = await seedEvent();
+    const bug = async () => {
+      encodeURIComponent("\ud800"); // URIError: URI malformed, the same on every attempt
+      return "processed" as const;
+    };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { result } = await consume([{ eventId: payload.eventId, attempts: attempt }], bug);
+      expect(result.retryMessages).toHaveLength(1);
+    }
+    const batch = batchOf([{ eventId: payload.eventId, attempts: 1 }], "finance-hub-events-dlq");
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env as AppBindings, ctx);
+    await getQueueResult(batch, ctx);
+    expect(await eventRow(payload.eventId)).toMatchObject({ status: "dead", attempts: 3, lastError: "retries exhausted: unexpected URIError: URI malformed" });
   });
 
   it("an archive whose sha256 does not match fails as corrupted without calling the processor", async () => {
@@ -223,6 +240,7 @@ describe("dead-letter queue", () => {
       throw new PluggyError(500, "boom");
     });
     const done = await seedEvent({ status: "processed" });
+    const deadBefore = await counterTotal("webhooks.dead");
 
     const batch = batchOf([{ eventId: payload.eventId, attempts: 1 }, { eventId: done.payload.eventId, attempts: 1 }], "finance-hub-events-dlq");
     const ctx = createExecutionContext();
@@ -232,7 +250,7 @@ describe("dead-letter queue", () => {
     const row = await eventRow(payload.eventId);
     expect(row?.status).toBe("dead");
     expect(row?.lastError).toBe("retries exhausted: Pluggy: 500: boom");
-    expect(await counterTotal("webhooks.dead")).toBe(1);
+    expect(await counterTotal("webhooks.dead")).toBe(deadBefore + 1);
     expect((await eventRow(done.payload.eventId))?.status).toBe("processed");
   });
 });

@@ -223,6 +223,62 @@ describe("duplicates", () => {
   });
 });
 
+describe("metrics counted at intake", () => {
+  /** The DB binding, recording each statement prepared and each round trip (a batch, or a lone statement). */
+  function recordingDb(db: D1Database) {
+    const prepared: string[] = [];
+    const roundTrips: string[][] = [];
+    const binding = {
+      prepare: (query: string) => {
+        prepared.push(query);
+        return db.prepare(query);
+      },
+      batch: (statements: D1PreparedStatement[]) => {
+        roundTrips.push(prepared.splice(0));
+        return db.batch(statements);
+      },
+    } as unknown as D1Database;
+    return { binding, roundTrips, lone: () => prepared };
+  }
+
+  it("an accepted event: the row and its `webhooks.accepted` count in one D1 batch (one round trip)", async () => {
+    const before = await counterTotal("webhooks.accepted");
+    const payload = eventPayload();
+    const recording = recordingDb(env.DB);
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload)), { DB: recording.binding });
+    expect(await body(response)).toEqual(accepted(payload.eventId));
+    expect(recording.roundTrips).toHaveLength(1);
+    expect(recording.roundTrips[0]).toHaveLength(2);
+    expect(recording.roundTrips[0]?.join("\n")).toMatch(/insert into "metric_counters"[\s\S]*insert into "webhook_events"/);
+    expect(recording.lone()).toEqual([]);
+    expect(await counterTotal("webhooks.accepted")).toBe(before + 1);
+  });
+
+  it("counts an event once: its duplicates, sequential or concurrent, never count", async () => {
+    const before = await counterTotal("webhooks.accepted");
+    const sequential = JSON.stringify(eventPayload());
+    for (let i = 0; i < 3; i++) expect((await postWebhook(sequential)).status).toBe(200);
+    const concurrent = eventPayload();
+    const ip = uniqueIp();
+    // Same bytes and even the same X-Request-Id: only the delivery whose insert created the row counts.
+    const headers = { "X-Request-Id": `req-${crypto.randomUUID()}` };
+    const responses = await Promise.all(Array.from({ length: 5 }, () => postWebhook(JSON.stringify(concurrent), { ip, headers })));
+    const kinds = (await Promise.all(responses.map((response) => body(response)))).map((json) => json.data.status).sort();
+    expect(kinds).toEqual(["accepted", "duplicate", "duplicate", "duplicate", "duplicate"]);
+    expect(await counterTotal("webhooks.accepted")).toBe(before + 2);
+  });
+
+  it("a signed but invalid delivery counts as rejected with its row; a refused one (401) too", async () => {
+    const before = await counterTotal("webhooks.rejected");
+    const invalid = await postWebhook(JSON.stringify({ event: "item/updated" }));
+    expect(invalid.status).toBe(400);
+    expect(await counterTotal("webhooks.rejected")).toBe(before + 1);
+    const refused = await fetchWithEnv(await webhookRequest(JSON.stringify(eventPayload()), { signature: "0".repeat(64) }), {});
+    expect(refused.status).toBe(401);
+    expect(await counterTotal("webhooks.rejected")).toBe(before + 2);
+  });
+});
+
 describe("body size (≤ 256 KiB)", () => {
   /** A signed, valid event padded to exactly `size` bytes. */
   function paddedEvent(size: number) {
@@ -348,7 +404,8 @@ describe("write failures answer 503 and lose nothing", () => {
   it("a failed D1 insert → 503; the retry is accepted over the copy already archived", async () => {
     const payload = eventPayload();
     const raw = JSON.stringify(payload);
-    const brokenDb = { prepare: () => ({ bind: () => ({ raw: () => Promise.reject(new Error("D1 unavailable (injected)")), all: () => Promise.reject(new Error("D1 unavailable (injected)")) }) }) };
+    const down = () => Promise.reject(new Error("D1 unavailable (injected)"));
+    const brokenDb = { prepare: () => ({ bind: () => ({ raw: down, all: down, run: down }) }), batch: down };
     const failing = await fetchWithEnv(await webhookRequest(raw), { DB: brokenDb as unknown as D1Database });
     expect(failing.status).toBe(503);
     expect(await eventRow(payload.eventId)).toBeUndefined();

@@ -23,7 +23,7 @@ async function seed(options: { status?: WebhookEventRow["status"]; receivedAt?: 
   const payload = eventPayload(options.event ? { event: options.event } : {});
   const raw = JSON.stringify(payload);
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
-  const key = eventArchiveKey(payload.eventId, receivedAt);
+  const key = await eventArchiveKey(payload.eventId, receivedAt);
   await env.WEBHOOK_ARCHIVE.put(key, raw, { httpMetadata: { contentType: "application/json" } });
   await db()
     .insert(webhookEvents)
@@ -148,18 +148,19 @@ describe("retention purge (HOURLY_CRON, WEBHOOK_RETENTION_DAYS)", () => {
 });
 
 describe("webhookMetrics", () => {
-  it("counts accepted and rejected from rows, the rest from counters, per hourly bucket", async () => {
+  it("reads every count from the hourly counters, per bucket; event rows are not counted", async () => {
     const from = new Date(Date.UTC(2025, 0, 10, 8));
     const to = new Date(Date.UTC(2025, 0, 10, 11));
     const at = (hour: number, minute = 0) => new Date(Date.UTC(2025, 0, 10, hour, minute));
+    // Rows alone count nothing: erasure deletes rows, and metrics must keep what happened.
     await seed({ status: "processed", receivedAt: at(8, 5) });
-    await seed({ status: "failed", receivedAt: at(8, 59) });
-    await seed({ status: "ignored", receivedAt: at(10, 30) });
     await seed({ status: "rejected", receivedAt: at(9, 1) });
-    await seed({ status: "processed", receivedAt: at(11, 0) }); // outside [from, to)
     const d = db();
+    await incrementCounter(d, "webhooks.accepted", 2, at(8, 5));
+    await incrementCounter(d, "webhooks.accepted", 1, at(10, 30));
+    await incrementCounter(d, "webhooks.accepted", 1, at(11, 0)); // outside [from, to)
     await incrementCounter(d, "webhooks.duplicate", 2, at(8, 10));
-    await incrementCounter(d, "webhooks.rejected", 3, at(9, 10));
+    await incrementCounter(d, "webhooks.rejected", 4, at(9, 10));
     await incrementCounter(d, "webhooks.processed", 1, at(8, 6));
     await incrementCounter(d, "webhooks.ignored", 1, at(10, 31));
     await incrementCounter(d, "webhooks.failed", 1, at(9, 0));
