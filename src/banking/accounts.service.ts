@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { accounts, type AccountRow } from "../db/schema.ts";
@@ -40,8 +40,8 @@ export async function listAccounts(db: Db, userId: string, filters: AccountFilte
   if (filters.itemId) where.push(eq(accounts.itemId, filters.itemId));
   if (filters.cursor) {
     const after = decodeCursor(filters.cursor, cursorSchema);
-    const keyset = or(gt(accounts.itemId, after.t), and(eq(accounts.itemId, after.t), gt(accounts.id, after.i)));
-    if (keyset) where.push(keyset);
+    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
+    where.push(sql`(${accounts.itemId}, ${accounts.id}) > (${after.t}, ${after.i})`);
   }
   const rows = await db
     .select()

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
 import { items, type ItemRow } from "../db/schema.ts";
@@ -36,8 +36,8 @@ export async function listItems(db: Db, userId: string, filters: ItemFilters): P
   const where: SQL[] = [eq(items.userId, userId)];
   if (filters.cursor) {
     const after = decodeCursor(filters.cursor, cursorSchema);
-    const keyset = or(lt(items.createdAt, after.c), and(eq(items.createdAt, after.c), lt(items.id, after.i)));
-    if (keyset) where.push(keyset);
+    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
+    where.push(sql`(${items.createdAt}, ${items.id}) < (${after.c}, ${after.i})`);
   }
   const rows = await db
     .select()

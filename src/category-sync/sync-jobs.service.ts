@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lte, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { chunk, type Db } from "../db/client.ts";
 import { categoryMappings, categorySyncJobs, transactions, type CategorySyncJobRow, type CategorySyncStatus } from "../db/schema.ts";
@@ -307,8 +307,8 @@ export async function listCategorySyncJobs(
   if (filters.status) where.push(eq(categorySyncJobs.status, filters.status));
   if (filters.cursor) {
     const after = decodeCursor(filters.cursor, jobCursor);
-    const keyset = or(lt(categorySyncJobs.updatedAt, after.u), and(eq(categorySyncJobs.updatedAt, after.u), lt(categorySyncJobs.id, after.i)));
-    if (keyset) where.push(keyset);
+    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
+    where.push(sql`(${categorySyncJobs.updatedAt}, ${categorySyncJobs.id}) < (${after.u}, ${after.i})`);
   }
   const rows = await db
     .select()

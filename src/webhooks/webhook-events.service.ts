@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { chunk, type Db } from "../db/client.ts";
 import { webhookEvents, type WebhookEventRow, type WebhookEventStatus } from "../db/schema.ts";
@@ -91,7 +91,8 @@ export async function listWebhookEvents(
   const conditions = filterConditions(filter);
   if (page.cursor) {
     const after = decodeCursor(page.cursor, cursorKey);
-    const keyset = or(lt(webhookEvents.receivedAt, after.r), and(eq(webhookEvents.receivedAt, after.r), lt(webhookEvents.eventId, after.e)));
+    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
+    const keyset = sql`(${webhookEvents.receivedAt}, ${webhookEvents.eventId}) < (${after.r}, ${after.e})`;
     if (keyset) conditions.push(keyset);
   }
   const rows = await db
@@ -218,7 +219,7 @@ export async function replayWebhookEvents(db: Db, queue: Queue, input: BulkRepla
   const conditions = [...filterConditions(input), replayable(new Date(now.getTime() - PROCESSING_STALE_MS).toISOString())];
   if (input.cursor) {
     const after = decodeCursor(input.cursor, cursorKey);
-    const keyset = or(gt(webhookEvents.receivedAt, after.r), and(eq(webhookEvents.receivedAt, after.r), gt(webhookEvents.eventId, after.e)));
+    const keyset = sql`(${webhookEvents.receivedAt}, ${webhookEvents.eventId}) > (${after.r}, ${after.e})`;
     if (keyset) conditions.push(keyset);
   }
   const where = and(...conditions);
