@@ -57,7 +57,8 @@ export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppB
     return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);
   }
   if (QUEUE_KIND.categorySync.test(batch.queue)) {
-    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger, categorySyncBackoff(env));
+    // Jobs are independent and versioned (a stale message is a no-op), so a batch is handled concurrently.
+    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger, categorySyncBackoff(env), () => true);
   }
   if (QUEUE_KIND.categorySyncDlq.test(batch.queue)) {
     return consumeBatch(batch, categorySyncMessage, route(deadCategorySyncHandlers), env, ctx, logger);
