@@ -1,33 +1,13 @@
 /**
  * Prints a development JWT: `npm run token -- --user alice [--admin] [--ttl 3600]`.
- * Signs with AUTH_JWT_SECRET from the environment or .dev.vars.
+ * The same command as `npm run ops -- token` (one implementation: scripts/ops/token.command.ts).
  */
-import { parseArgs } from "node:util";
-import { readDevVars } from "./lib/dev-vars.ts";
-import { devToken } from "./lib/jwt.ts";
+import { CliError, EXIT } from "./ops/api.ts";
+import { tokenCommand } from "./ops/token.command.ts";
 
-const { values } = parseArgs({
-  options: {
-    user: { type: "string", short: "u", default: "alice" },
-    admin: { type: "boolean", default: false },
-    ttl: { type: "string", default: "86400" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-
-if (values.help) {
-  console.log("usage: npm run token -- [--user <sub>] [--admin] [--ttl <seconds>]");
-  process.exit(0);
+try {
+  process.exitCode = (await tokenCommand.run(process.argv.slice(2))) ?? EXIT.ok;
+} catch (error) {
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = error instanceof CliError ? error.exitCode : EXIT.usage;
 }
-
-const secret = process.env.AUTH_JWT_SECRET ?? readDevVars().AUTH_JWT_SECRET;
-if (!secret) {
-  console.error("AUTH_JWT_SECRET is not set (neither in the environment nor in .dev.vars). Run `npm run dev` once to create .dev.vars.");
-  process.exit(2);
-}
-const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl <= 0) {
-  console.error("--ttl must be a positive number of seconds");
-  process.exit(2);
-}
-console.log(await devToken(secret, values.user, { admin: values.admin, ttlSeconds: ttl }));

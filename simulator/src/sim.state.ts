@@ -96,7 +96,9 @@ export const SANDBOX_USER = "sandbox-user";
 export interface CreateItemInput {
   clientUserId: string;
   connectorId?: number;
+  /** Default 2: checking + credit card. */
   accounts?: number;
+  /** Default 20. */
   transactionsPerAccount?: number;
   status?: string;
   executionStatus?: string;

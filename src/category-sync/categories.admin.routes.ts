@@ -3,26 +3,24 @@ import { createDb } from "../db/client.ts";
 import { categorySchema } from "../banking/banking.schemas.ts";
 import { listCategories } from "../banking/categories.service.ts";
 import { requireAdmin } from "../platform/auth.ts";
-import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { categoryIdParams, createCategoryBody, noQuery, updateCategoryBody } from "./category-sync.schemas.ts";
 import { createCategory, deleteCategory, getCategory, updateCategory } from "./categories.service.ts";
 
 const tags = ["Admin: categories"];
-const security = [{ bearerAuth: [] }];
-const authErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
 
 const listRoute = createRoute({
   method: "get",
   path: "/categories",
   tags,
   summary: "Every local category with its Pluggy mapping (whole tree, by name)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { query: noQuery },
   responses: {
     200: jsonContent(z.object({ data: z.array(categorySchema), next_cursor: z.null() }), "All categories"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
   },
 });
 
@@ -31,10 +29,10 @@ const getRoute = createRoute({
   path: "/categories/{id}",
   tags,
   summary: "One category",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: categoryIdParams },
-  responses: { 200: jsonContent(dataOf(categorySchema), "The category"), 400: errorResponses[400], ...authErrors, 404: errorResponses[404] },
+  responses: { 200: jsonContent(dataOf(categorySchema), "The category"), 400: errorResponses[400], ...adminAuthErrors, 404: errorResponses[404] },
 });
 
 const createRouteDef = createRoute({
@@ -42,10 +40,10 @@ const createRouteDef = createRoute({
   path: "/categories",
   tags,
   summary: "Create a category (optionally under an existing parent)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: createCategoryBody } }, required: true } },
-  responses: { 201: jsonContent(dataOf(categorySchema), "Created"), 400: errorResponses[400], ...authErrors, 415: errorResponses[415] },
+  responses: { 201: jsonContent(dataOf(categorySchema), "Created"), 400: errorResponses[400], ...adminAuthErrors, 415: errorResponses[415] },
 });
 
 const updateRoute = createRoute({
@@ -53,13 +51,13 @@ const updateRoute = createRoute({
   path: "/categories/{id}",
   tags,
   summary: "Rename and/or move a category (no cycles)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: categoryIdParams, body: { content: { "application/json": { schema: updateCategoryBody } }, required: true } },
   responses: {
     200: jsonContent(dataOf(categorySchema), "Updated"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
     404: errorResponses[404],
     415: errorResponses[415],
   },
@@ -70,10 +68,10 @@ const deleteRoute = createRoute({
   path: "/categories/{id}",
   tags,
   summary: "Delete a category without children; its transactions become uncategorized and its mapping goes",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: categoryIdParams },
-  responses: { 204: { description: "Deleted" }, 400: errorResponses[400], ...authErrors, 404: errorResponses[404], 409: errorResponses[409] },
+  responses: { 204: { description: "Deleted" }, 400: errorResponses[400], ...adminAuthErrors, 404: errorResponses[404], 409: errorResponses[409] },
 });
 
 /** Admin CRUD of the local category tree (`/api/admin/categories`). */

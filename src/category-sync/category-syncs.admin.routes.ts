@@ -1,23 +1,21 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createDb } from "../db/client.ts";
 import { requireAdmin } from "../platform/auth.ts";
-import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
+import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { categorySyncJobSchema, categorySyncListQuery, jobIdParams, queuedSchema, redriveBody } from "./category-sync.schemas.ts";
 import { listCategorySyncJobs, redriveCategorySyncs, retryCategorySync } from "./sync-jobs.service.ts";
 
 const tags = ["Admin: category syncs"];
-const security = [{ bearerAuth: [] }];
-const authErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
 
 const listRoute = createRoute({
   method: "get",
   path: "/category-syncs",
   tags,
   summary: "Category sync jobs, most recently changed first (filter by status; keyset cursor)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { query: categorySyncListQuery },
-  responses: { 200: jsonContent(listOf(categorySyncJobSchema), "A page of sync jobs"), 400: errorResponses[400], ...authErrors },
+  responses: { 200: jsonContent(listOf(categorySyncJobSchema), "A page of sync jobs"), 400: errorResponses[400], ...adminAuthErrors },
 });
 
 const retryRoute = createRoute({
@@ -25,10 +23,10 @@ const retryRoute = createRoute({
   path: "/category-syncs/{id}/retry",
   tags,
   summary: "Put one sync job back to pending and queue it now",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: jobIdParams },
-  responses: { 202: jsonContent(dataOf(queuedSchema), "Queued"), ...authErrors, 404: errorResponses[404] },
+  responses: { 202: jsonContent(dataOf(queuedSchema), "Queued"), ...adminAuthErrors, 404: errorResponses[404] },
 });
 
 const redriveRoute = createRoute({
@@ -36,10 +34,10 @@ const redriveRoute = createRoute({
   path: "/category-syncs/redrive",
   tags,
   summary: "Re-queue dead or failed sync jobs (oldest first, up to limit)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { body: { content: { "application/json": { schema: redriveBody } }, required: true } },
-  responses: { 202: jsonContent(dataOf(queuedSchema), "How many were queued"), 400: errorResponses[400], ...authErrors, 415: errorResponses[415] },
+  responses: { 202: jsonContent(dataOf(queuedSchema), "How many were queued"), 400: errorResponses[400], ...adminAuthErrors, 415: errorResponses[415] },
 });
 
 /** Admin: the category-sync outbox (inspect, retry one, redrive many). */

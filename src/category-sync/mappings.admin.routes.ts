@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../db/client.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
-import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import {
   categoryMappingSchema,
   importResultSchema,
@@ -21,8 +21,6 @@ import {
   setCategoryMapping,
 } from "./mappings.service.ts";
 
-const security = [{ bearerAuth: [] }];
-const authErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
 const upstreamErrors = { 502: errorResponses[502], 503: errorResponses[503] } as const;
 
 const pluggyCategoriesRoute = createRoute({
@@ -30,13 +28,13 @@ const pluggyCategoriesRoute = createRoute({
   path: "/pluggy-categories",
   tags: ["Admin: category mappings"],
   summary: "Pluggy's category tree (cached in D1, refreshed daily or with ?refresh=true)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { query: pluggyCategoriesQuery },
   responses: {
     200: jsonContent(z.object({ data: z.array(pluggyCategorySchema), next_cursor: z.null() }), "The whole tree, by id"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
     ...upstreamErrors,
   },
 });
@@ -46,13 +44,13 @@ const listRoute = createRoute({
   path: "/category-mappings",
   tags: ["Admin: category mappings"],
   summary: "Every local category with its Pluggy mapping (or null) and the Pluggy category's name",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { query: noQuery },
   responses: {
     200: jsonContent(z.object({ data: z.array(categoryMappingSchema), next_cursor: z.null() }), "All categories with their mappings"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
   },
 });
 
@@ -61,13 +59,13 @@ const putRoute = createRoute({
   path: "/category-mappings/{category_id}",
   tags: ["Admin: category mappings"],
   summary: "Map a local category to a Pluggy category (checked against Pluggy's tree)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: mappingParams, body: { content: { "application/json": { schema: putMappingBody } }, required: true } },
   responses: {
     200: jsonContent(dataOf(categoryMappingSchema), "The mapping"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
     404: errorResponses[404],
     415: errorResponses[415],
     ...upstreamErrors,
@@ -79,10 +77,10 @@ const deleteRoute = createRoute({
   path: "/category-mappings/{category_id}",
   tags: ["Admin: category mappings"],
   summary: "Remove a category's Pluggy mapping (its changes are then skipped, not synced)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: mappingParams },
-  responses: { 204: { description: "Removed (or was not mapped)" }, 400: errorResponses[400], ...authErrors, 404: errorResponses[404] },
+  responses: { 204: { description: "Removed (or was not mapped)" }, 400: errorResponses[400], ...adminAuthErrors, 404: errorResponses[404] },
 });
 
 const importRoute = createRoute({
@@ -91,9 +89,9 @@ const importRoute = createRoute({
   tags: ["Admin: category mappings"],
   summary: "Import Pluggy's tree as local categories, mapped 1:1 (idempotent)",
   description: "Pluggy categories that some local category already maps to are reused, so running it twice (or after the default seed) creates nothing twice.",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
-  responses: { 200: jsonContent(dataOf(importResultSchema), "What was created"), ...authErrors, ...upstreamErrors },
+  responses: { 200: jsonContent(dataOf(importResultSchema), "What was created"), ...adminAuthErrors, ...upstreamErrors },
 });
 
 /** Admin: Pluggy's category tree and the local → Pluggy category mappings. */

@@ -42,6 +42,12 @@ export const errorResponses = {
   503: errorResponse("Pluggy unavailable"),
 } as const;
 
+/** The OpenAPI security requirement of every JWT-authenticated route. */
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** The error responses every admin route documents: no/invalid token, and a user token without the admin role. */
+export const adminAuthErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
+
 /** zod issues → `details` entries naming the field (unknown keys are named one by one). */
 export function zodDetails(issues: readonly z.core.$ZodIssue[], prefix?: string): ErrorDetail[] {
   const details: ErrorDetail[] = [];

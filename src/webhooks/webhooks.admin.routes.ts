@@ -3,7 +3,7 @@ import { createDb } from "../db/client.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { splitList } from "../platform/env.ts";
-import { createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
+import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { createPluggyWebhook, deletePluggyWebhook, listPluggyWebhooks } from "./pluggy-webhooks.service.ts";
 import { getWebhookEvent, getWebhookEventRaw, listWebhookEvents, replayWebhookEvent, replayWebhookEvents } from "./webhook-events.service.ts";
 import {
@@ -19,8 +19,6 @@ import {
   webhookEventSchema,
 } from "./webhooks.schemas.ts";
 
-const security = [{ bearerAuth: [] }];
-const authErrors = { 401: errorResponses[401], 403: errorResponses[403] } as const;
 const eventTags = ["Admin: webhook events"];
 const subscriptionTags = ["Admin: Pluggy webhooks"];
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
@@ -30,10 +28,10 @@ const listRoute = createRoute({
   path: "/webhook-events",
   tags: eventTags,
   summary: "Webhook events, newest first (filters: status, event, item_id, received_from, received_to; keyset cursor)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { query: webhookEventListQuery },
-  responses: { 200: jsonContent(listOf(webhookEventSchema), "A page of events"), 400: errorResponses[400], ...authErrors },
+  responses: { 200: jsonContent(listOf(webhookEventSchema), "A page of events"), 400: errorResponses[400], ...adminAuthErrors },
 });
 
 const bulkReplayRoute = createRoute({
@@ -45,13 +43,13 @@ const bulkReplayRoute = createRoute({
     "Rejected deliveries, purged bodies and events being processed right now are never selected. Each event goes back to " +
     "`received` with `replay_count + 1` and is queued; the consumer checks the archived body against `body_sha256` before use. " +
     "`matched` counts every replayable match from the cursor on; continue with `next_cursor` while it is not null.",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { body: jsonBody(bulkReplayBody) },
   responses: {
     202: jsonContent(dataOf(bulkReplayResultSchema), "Matched, queued (0 on a dry run) and the selected event ids"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
     415: errorResponses[415],
     503: errorResponses[503],
   },
@@ -62,10 +60,10 @@ const getRoute = createRoute({
   path: "/webhook-events/{event_id}",
   tags: eventTags,
   summary: "One webhook event with its parsed payload",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: eventIdParams },
-  responses: { 200: jsonContent(dataOf(webhookEventDetailSchema), "The event"), ...authErrors, 404: errorResponses[404] },
+  responses: { 200: jsonContent(dataOf(webhookEventDetailSchema), "The event"), ...adminAuthErrors, 404: errorResponses[404] },
 });
 
 const rawRoute = createRoute({
@@ -73,7 +71,7 @@ const rawRoute = createRoute({
   path: "/webhook-events/{event_id}/raw",
   tags: eventTags,
   summary: "The exact bytes received, with their original content type",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: eventIdParams },
   responses: {
@@ -81,7 +79,7 @@ const rawRoute = createRoute({
       description: "The archived body, byte for byte (`X-Body-Sha256` carries its hex SHA-256)",
       content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
     },
-    ...authErrors,
+    ...adminAuthErrors,
     404: errorResponses[404],
     410: errorResponses[410],
   },
@@ -92,12 +90,12 @@ const replayRoute = createRoute({
   path: "/webhook-events/{event_id}/replay",
   tags: eventTags,
   summary: "Re-process one event from its R2 copy (checked against body_sha256)",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: eventIdParams },
   responses: {
     202: jsonContent(dataOf(replayQueuedSchema), "Queued"),
-    ...authErrors,
+    ...adminAuthErrors,
     404: errorResponses[404],
     409: jsonContent(errorResponses[409].content["application/json"].schema, "A rejected delivery, an event being processed right now, or a corrupt copy"),
     410: errorResponses[410],
@@ -113,12 +111,12 @@ const listSubscriptionsRoute = createRoute({
   path: "/pluggy-webhooks",
   tags: subscriptionTags,
   summary: "Our application's webhook subscriptions at Pluggy",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   // A list like every other (contract §1: lists carry `next_cursor`); Pluggy returns them all, so it is always null.
   responses: {
     200: jsonContent(listOf(pluggyWebhookSchema), "Subscriptions (all of them: `next_cursor` is always null)"),
-    ...authErrors,
+    ...adminAuthErrors,
     ...pluggyErrors,
   },
 });
@@ -128,13 +126,13 @@ const createSubscriptionRoute = createRoute({
   path: "/pluggy-webhooks",
   tags: subscriptionTags,
   summary: "Subscribe a public https URL at Pluggy (event `all` by default), sending PLUGGY_WEBHOOK_AUTH_TOKEN as X-Webhook-Token",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { body: jsonBody(createPluggyWebhookBody) },
   responses: {
     201: jsonContent(dataOf(pluggyWebhookSchema), "Created at Pluggy"),
     400: errorResponses[400],
-    ...authErrors,
+    ...adminAuthErrors,
     415: errorResponses[415],
     ...pluggyErrors,
   },
@@ -145,10 +143,10 @@ const deleteSubscriptionRoute = createRoute({
   path: "/pluggy-webhooks/{id}",
   tags: subscriptionTags,
   summary: "Remove a webhook subscription at Pluggy",
-  security,
+  security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: pluggyWebhookIdParams },
-  responses: { 204: { description: "Deleted" }, ...authErrors, 404: errorResponses[404], ...pluggyErrors },
+  responses: { 204: { description: "Deleted" }, ...adminAuthErrors, 404: errorResponses[404], ...pluggyErrors },
 });
 
 /** Admin: webhook events (list, inspect, raw bytes, replay) and the webhook subscription at Pluggy. */

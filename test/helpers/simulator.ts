@@ -1,5 +1,5 @@
 import type { SimAccount, SimItem, SimItemError, SimTransaction } from "../../simulator/src/sim.data.ts";
-import type { SimConfig, SimRequestRecord } from "../../simulator/src/sim.state.ts";
+import type { CreateItemInput as SimCreateItemInput, SimConfig, SimRequestRecord } from "../../simulator/src/sim.state.ts";
 
 /*
  * The Pluggy simulator's control API, typed, for tests running inside workerd. Outbound requests to
@@ -21,18 +21,11 @@ async function control<T>(method: string, path: string, body?: unknown): Promise
   return (await response.json()) as T;
 }
 
-export interface CreateItemInput {
-  clientUserId: string;
-  connectorId?: number;
-  /** Default 2: checking + credit card. */
-  accounts?: number;
-  /** Default 20. */
-  transactionsPerAccount?: number;
-  status?: string;
-  executionStatus?: string;
+/** What POST /__sim/items takes from a test (the simulator's own input, without its startup-only fields). */
+export type CreateItemInput = Omit<SimCreateItemInput, "seed" | "nowMs"> & {
   /** Also deliver item/created to the app (needs SIM_APP_WEBHOOK_URL; dev only). */
   notify?: boolean;
-}
+};
 
 export interface FaultInput {
   /** Regex tested against the request path, and against path + "?" + query. */
