@@ -623,13 +623,13 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
 
   api.get("/categories", (c) => {
     const parentId = c.req.query("parentId");
-    const results = PLUGGY_CATEGORIES.filter((category) => !parentId || category.parentId === parentId).map(wireCategory);
+    const results = PLUGGY_CATEGORIES.filter((category) => !parentId || category.parentId === parentId);
     return c.json({ total: results.length, totalPages: 1, page: 1, results });
   });
 
   api.get("/categories/:id", (c) => {
     const category = PLUGGY_CATEGORIES.find((candidate) => candidate.id === c.req.param("id"));
-    return category ? c.json(wireCategory(category)) : pluggyError(404, "Category not found", "CATEGORY_NOT_FOUND");
+    return category ? c.json(category) : pluggyError(404, "Category not found", "CATEGORY_NOT_FOUND");
   });
 
   const webhookBody = z.object({
@@ -700,14 +700,3 @@ function publicWebhook(hook: SimWebhook): Omit<SimWebhook, "headers"> {
   const { headers: _headers, ...rest } = hook;
   return rest;
 }
-
-function wireCategory(category: (typeof PLUGGY_CATEGORIES)[number]) {
-  return {
-    id: category.id,
-    description: category.description,
-    descriptionTranslated: category.descriptionTranslated,
-    parentId: category.parentId,
-    parentDescription: category.parentId ? (PLUGGY_CATEGORIES.find((parent) => parent.id === category.parentId)?.description ?? null) : null,
-  };
-}
-

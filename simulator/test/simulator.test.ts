@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { exactPath, sim, SIM_URL } from "../../test/helpers/simulator.ts";
 import { createSimulator } from "../src/sim.app.ts";
 import { PLUGGY_CATEGORIES } from "../src/pluggy-categories.ts";
+import recordedCategories from "../src/data/pluggy-categories.json" with { type: "json" };
 
 /*
  * The simulator speaks Pluggy's wire format (what our client relies on) and its control API does what
@@ -239,12 +240,48 @@ describe("transactions by id", () => {
 });
 
 describe("GET /categories", () => {
-  it("serves the two-level tree in a page envelope", async () => {
+  it("serves exactly the response Pluggy's GET /categories gave (130 categories, three levels)", async () => {
     const { status, json } = await pluggy("/categories");
     expect(status).toBe(200);
-    expect(json.results).toHaveLength(PLUGGY_CATEGORIES.length);
-    expect(json.results).toContainEqual({ id: "05080000", description: "Transfer - TED", descriptionTranslated: "Transferência - TED", parentId: "05000000", parentDescription: "Transfers" });
-    for (const category of json.results) expect(category.id).toMatch(/^\d{8}$/);
+    expect(json).toEqual(recordedCategories);
+    expect(json).toMatchObject({ total: 130, totalPages: 1, page: 1 });
+    // Facts of the real tree the invented one got wrong.
+    expect(json.results).toContainEqual({ id: "19050001", description: "Gas stations", descriptionTranslated: "Postos de gasolina", parentId: "19050000", parentDescription: "Automotive" });
+    expect(json.results).toContainEqual({ id: "19050000", description: "Automotive", descriptionTranslated: "Serviços automotivos", parentId: "19000000", parentDescription: "Transportation" });
+    expect(json.results).toContainEqual({ id: "03050000", description: "Margin", descriptionTranslated: "Ajuste de margem", parentId: "03000000", parentDescription: "Investments" });
+    // A root has no parentId key at all.
+    expect(json.results).toContainEqual({ id: "19000000", description: "Transportation", descriptionTranslated: "Transporte" });
+  });
+
+  it("serves one category by id, at any depth; 404 for an unknown id", async () => {
+    expect((await pluggy("/categories/05090004")).json).toEqual({
+      id: "05090004",
+      description: "Third party transfer - PIX",
+      descriptionTranslated: "Transferência para terceiros - PIX",
+      parentId: "05090000",
+      parentDescription: "Third party transfers",
+    });
+    expect((await pluggy("/categories/19059999")).status).toBe(404);
+  });
+
+  it("PATCH /transactions/{id} accepts a third-level id and names it", async () => {
+    const { transactionIds } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 1 });
+    const id = transactionIds[0] ?? "";
+    const answer = await pluggy(`/transactions/${id}`, { method: "PATCH", body: { categoryId: "19050001" } });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ id, categoryId: "19050001", category: "Gas stations" });
+  });
+
+  it("generates transactions under the real ids that mean what they describe", async () => {
+    const { accounts } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 400 });
+    const categoryOf = new Map<string, string>();
+    for (const account of accounts) {
+      for (const t of (await pluggy(`/v2/transactions?accountId=${account.id}`)).json.results) categoryOf.set(String(t.description).replace(/\d{4}/g, "####"), t.categoryId);
+    }
+    expect(categoryOf.get("POSTO IPIRANGA ####")).toBe("19050001");
+    expect(categoryOf.get("REND PAGO APLIC AUT MAIS")).toBe("03060000");
+    expect(categoryOf.get("IOF ADICIONAL")).toBe("15030000");
+    expect(categoryOf.get("PAG BOLETO SABESP")).toBe("17020001");
   });
 });
 
