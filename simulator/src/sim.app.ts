@@ -3,6 +3,8 @@ import { z } from "zod";
 import { PLUGGY_CATEGORIES } from "./pluggy-categories.ts";
 import { hmacSha256Hex, signJwt, verifyJwt } from "./sim.crypto.ts";
 import { isKnownCategory, categoryDescription, CONNECTORS, type SimTransaction } from "./sim.data.ts";
+import { pluggyError, rateLimited } from "./sim.errors.ts";
+import { rateLimitRuleFor, RateLimiter, sourceAddress } from "./sim.rate-limits.ts";
 import { compareTransactions, SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
 
 /*
@@ -23,6 +25,8 @@ export interface SimulatorOptions {
   appWebhookUrl?: string;
   /** Seed the sandbox user's items at startup (default true). */
   seedSandbox?: boolean;
+  /** Enforce Pluggy's per-IP rate limits (default true; `PUT /__sim/config {"rateLimits": …}` changes it later). */
+  rateLimits?: boolean;
   now?: () => number;
   /** Used to deliver webhooks. */
   fetch?: typeof fetch;
@@ -42,23 +46,6 @@ const ITEM_EVENTS = new Set(["item/created", "item/updated", "item/deleted", "it
 const WEBHOOK_EVENTS = [...ITEM_EVENTS, "connector/status_updated", "transactions/created", "transactions/updated", "transactions/deleted", "item/all", "all"];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Pluggy's error body: `{code, codeDescription?, message}`. */
-function pluggyError(status: number, message: string, codeDescription?: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ code: status, ...(codeDescription ? { codeDescription } : {}), message }), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
-  });
-}
-
-function rateLimited(resetSeconds: number, limit: number, message?: string, codeDescription?: string): Response {
-  return pluggyError(429, message ?? "Too many requests, please try again later. (see Retry-After header in seconds)", codeDescription, {
-    "RateLimit-Limit": String(limit),
-    "RateLimit-Remaining": "0",
-    "RateLimit-Reset": String(resetSeconds),
-    "Retry-After": "60",
-  });
-}
 
 function runInBackground(c: Ctx, task: Promise<unknown>): void {
   const guarded = task.catch((error: unknown) => console.error("simulator background task failed", error));
@@ -80,6 +67,8 @@ function validationFailure(error: z.ZodError): Response {
 export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoEnv>; state: SimState; fetch: (request: Request) => Promise<Response> } {
   const state = new SimState(options.now ?? Date.now);
   if (options.seedSandbox ?? true) state.seedSandbox();
+  if (options.rateLimits !== undefined) state.config.rateLimits = options.rateLimits;
+  const limiter = new RateLimiter(state.now);
   const tokenSecret = `sim-${crypto.randomUUID()}`;
   const deliverFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
@@ -372,6 +361,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       updateDurationMs: z.number().int().min(0).max(25_000),
       transactionsPerUpdate: z.number().int().min(0).max(1000),
       itemUpdatesPerMinute: z.number().int().min(1),
+      rateLimits: z.boolean(),
       autoWebhooks: z.boolean(),
     })
     .partial()
@@ -427,11 +417,18 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       if (fault) {
         if (fault.delayMs > 0) await sleep(fault.delayMs);
         if (fault.status === 429) {
-          c.res = rateLimited(fault.rateLimitReset ?? 60, 360, fault.message, fault.codeDescription);
+          c.res = rateLimited(fault.rateLimitReset ?? 60, rateLimitRuleFor(c.req.method, url.pathname)?.perMinute ?? 360, fault.message, fault.codeDescription);
           return c.res;
         }
         if (fault.status !== undefined) {
           c.res = pluggyError(fault.status, fault.message ?? `Simulated failure (${fault.status})`, fault.codeDescription);
+          return c.res;
+        }
+      }
+      if (state.config.rateLimits) {
+        const limit = limiter.check(c.req.method, url.pathname, sourceAddress(c.req.raw.headers), (rule) => (rule.method === "PATCH" ? state.config.itemUpdatesPerMinute : rule.perMinute));
+        if (limit) {
+          c.res = rateLimited(limit.resetSeconds, limit.limit);
           return c.res;
         }
       }
@@ -503,14 +500,13 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   api.patch("/items/:id", (c) => {
     const itemState = state.itemState(c.req.param("id"));
     if (!itemState) return pluggyError(404, "Item not found", "ITEM_NOT_FOUND");
-    const reset = state.itemUpdateLimited(itemState.item.clientUserId ?? "");
-    if (reset !== undefined) return rateLimited(reset, state.config.itemUpdatesPerMinute);
+    // Both refusals are state conflicts: Pluggy answers them 409, told apart by codeDescription.
     if (itemState.item.status === "UPDATING") return pluggyError(409, "Item is already updating", "ITEM_IS_ALREADY_UPDATING");
     const now = state.now();
     const minInterval = state.config.minRefreshIntervalSeconds * 1000;
     if (itemState.lastRefreshAt !== undefined && now - itemState.lastRefreshAt < minInterval) {
       const waitSeconds = Math.ceil((itemState.lastRefreshAt + minInterval - now) / 1000);
-      return pluggyError(400, `Item update requested before the allowed frequency; try again in ${waitSeconds} seconds`, "CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
+      return pluggyError(409, `Item update requested before the allowed frequency; try again in ${waitSeconds} seconds`, "CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
     }
     itemState.lastRefreshAt = now;
     itemState.updateFinishesAt = now + state.config.updateDurationMs;

@@ -122,7 +122,7 @@ describe("items", () => {
 
     await sim.updateItem(item.id, { status: "UPDATED", executionStatus: "SUCCESS" });
     const tooSoon = await pluggy(`/items/${item.id}`, { method: "PATCH", body: {} });
-    expect(tooSoon.status).toBe(400);
+    expect(tooSoon.status).toBe(409);
     expect(tooSoon.json.codeDescription).toBe("CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
   });
 
@@ -219,6 +219,87 @@ describe("GET /v2/transactions", () => {
         else expect(Math.sign(t.amount)).toBe(t.type === "DEBIT" ? 1 : -1);
       }
     }
+  });
+});
+
+describe("rate limits: Pluggy's, per endpoint and source IP, per minute", () => {
+  /** A simulator of its own (limits on, a clock the test moves), called with a chosen source address. */
+  function ownSimulator(options: { rateLimits?: boolean } = {}) {
+    const clock = { now: Date.parse("2026-11-02T12:00:00.000Z") };
+    const simulator = createSimulator({ ...CLIENT, seedSandbox: false, now: () => clock.now, ...options });
+    const call = async (method: string, path: string, init: { ip?: string; apiKey?: string; body?: unknown } = {}) => {
+      const headers: Record<string, string> = { "CF-Connecting-IP": init.ip ?? "203.0.113.1", "Content-Type": "application/json" };
+      if (init.apiKey) headers["X-API-KEY"] = init.apiKey;
+      const response = await simulator.fetch(new Request(`http://sim.test${path}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) }));
+      return { status: response.status, headers: response.headers, json: (await response.json()) as any };
+    };
+    const apiKey = async () => (await call("POST", "/auth", { ip: "198.51.100.250", body: CLIENT })).json.apiKey as string;
+    return { simulator, clock, call, apiKey };
+  }
+
+  it("PATCH /items/{id}: the 21st call in a minute from one address is a 429 with exactly Pluggy's three headers; other addresses and the next minute are not limited", async () => {
+    const { simulator, clock, call, apiKey } = ownSimulator();
+    const key = await apiKey();
+    const { item } = simulator.state.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} })).status);
+    // The first starts an update, the rest are refused as conflicts: every call counts.
+    expect(statuses).toEqual([200, ...Array<number>(19).fill(409)]);
+    clock.now += 15_000;
+    const limited = await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} });
+    expect(limited.status).toBe(429);
+    expect(limited.json).toEqual({ code: 429, message: "Too many requests, please try again later. (see Retry-After header in seconds)" });
+    const rateHeaders = [...limited.headers.keys()].filter((name) => /^(ratelimit|retry-after)/i.test(name)).sort();
+    expect(rateHeaders).toEqual(["ratelimit-limit", "ratelimit-reset", "retry-after"]);
+    expect(limited.headers.get("RateLimit-Limit")).toBe("20");
+    expect(limited.headers.get("RateLimit-Reset")).toBe("45");
+    expect(limited.headers.get("Retry-After")).toBe("60");
+
+    expect((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {}, ip: "203.0.113.2" })).status).toBe(409);
+    expect((await call("GET", `/items/${item.id}`, { apiKey: key })).status).toBe(200);
+    clock.now += 45_000;
+    expect((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} })).status).not.toBe(429);
+  });
+
+  it("POST /auth: 360 a minute per address", async () => {
+    const { call } = ownSimulator();
+    for (let i = 0; i < 360; i++) expect((await call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+    const limited = await call("POST", "/auth", { body: CLIENT });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("RateLimit-Limit")).toBe("360");
+    expect((await call("POST", "/auth", { body: CLIENT, ip: "203.0.113.9" })).status).toBe(200);
+  });
+
+  it("GET /transactions, /transactions/{id} and /v2/transactions share 360 a minute per address; /accounts has its own 360; unlisted endpoints are not limited", async () => {
+    const { simulator, call, apiKey } = ownSimulator();
+    const key = await apiKey();
+    const { item, accounts, transactions } = simulator.state.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 1 });
+    const accountId = accounts[0]?.id ?? "";
+    const paths = [`/transactions?accountId=${accountId}`, `/v2/transactions?accountId=${accountId}`, `/transactions/${transactions[0]?.id}`];
+    for (let i = 0; i < 360; i++) expect((await call("GET", paths[i % 3] ?? "", { apiKey: key })).status).toBe(200);
+    for (const path of paths) expect((await call("GET", path, { apiKey: key })).status).toBe(429);
+
+    for (let i = 0; i < 360; i++) expect((await call("GET", i % 2 ? `/accounts?itemId=${item.id}` : `/accounts/${accountId}`, { apiKey: key })).status).toBe(200);
+    expect((await call("GET", `/accounts?itemId=${item.id}`, { apiKey: key })).status).toBe(429);
+
+    for (let i = 0; i < 400; i++) expect((await call("GET", "/categories/19050001", { apiKey: key })).status).toBe(200);
+  });
+
+  it("are lifted by `rateLimits: false` (option or PUT /__sim/config), for load runs from one address", async () => {
+    const off = ownSimulator({ rateLimits: false });
+    for (let i = 0; i < 400; i++) expect((await off.call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+
+    const on = ownSimulator();
+    const config = await on.call("PUT", "/__sim/config", { body: { rateLimits: false } });
+    expect(config.json.config.rateLimits).toBe(false);
+    for (let i = 0; i < 400; i++) expect((await on.call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+  });
+
+  it("the Worker reads SIM_RATE_LIMITS=off (how the bench and the reliability suite start it)", async () => {
+    const worker = (await import("../src/index.ts")).default;
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined } as unknown as ExecutionContext;
+    const response = await worker.fetch(new Request("http://sim.test/__sim/config"), { SIM_CLIENT_ID: CLIENT.clientId, SIM_CLIENT_SECRET: CLIENT.clientSecret, SIM_RATE_LIMITS: "off" }, ctx);
+    expect(((await response.json()) as any).config.rateLimits).toBe(false);
   });
 });
 
@@ -344,6 +425,8 @@ describe("control API", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("RateLimit-Reset")).toBe("7");
     expect(limited.headers.get("Retry-After")).toBe("60");
+    expect(limited.headers.get("RateLimit-Limit")).toEqual(expect.any(String));
+    expect(limited.headers.has("RateLimit-Remaining")).toBe(false);
     expect(limited.json).toMatchObject({ code: 429, message: expect.stringContaining("Retry-After") });
     await sim.clearFault(id);
     expect((await pluggy(`/items/${item.id}`)).status).toBe(200);
