@@ -5,7 +5,8 @@ import { hmacSha256Hex, signJwt, verifyJwt } from "./sim.crypto.ts";
 import { isKnownCategory, categoryDescription, CONNECTORS, type SimTransaction } from "./sim.data.ts";
 import { pluggyError, rateLimited } from "./sim.errors.ts";
 import { rateLimitRuleFor, RateLimiter, sourceAddress } from "./sim.rate-limits.ts";
-import { compareTransactions, SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
+import { SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
+import { cursorTransactions, pagedTransactions } from "./sim.transactions.ts";
 
 /*
  * The Pluggy simulator: Pluggy's wire format for everything our client uses, plus a control API under
@@ -39,7 +40,6 @@ type Ctx = Context<SimHonoEnv>;
 
 const API_KEY_TTL_SECONDS = 2 * 60 * 60;
 const CONNECT_TOKEN_TTL_SECONDS = 30 * 60;
-const MAX_IDS = 500;
 const INVALID_JSON = Symbol("invalid-json");
 
 const ITEM_EVENTS = new Set(["item/created", "item/updated", "item/deleted", "item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"]);
@@ -555,50 +555,8 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     return account ? c.json(account) : pluggyError(404, "Account not found", "ACCOUNT_NOT_FOUND");
   });
 
-  api.get("/v2/transactions", (c) => {
-    const query = c.req.query();
-    const accountId = query.accountId;
-    if (!accountId) return pluggyError(400, "accountId is required", "INVALID_PARAMETERS");
-    if (query.dateFrom && query.createdAtFrom) return pluggyError(400, "dateFrom and createdAtFrom cannot be used together", "INVALID_PARAMETERS");
-    for (const name of ["dateFrom", "dateTo", "createdAtFrom"] as const) {
-      const value = query[name];
-      if (value !== undefined && Number.isNaN(Date.parse(value))) return pluggyError(400, `${name} must be an ISO date`, "INVALID_PARAMETERS");
-    }
-    const ids = query.ids ? new Set(query.ids.split(",").filter(Boolean)) : undefined;
-    if (ids && ids.size > MAX_IDS) return pluggyError(400, `ids accepts at most ${MAX_IDS} values`, "INVALID_PARAMETERS");
-    let after: [string, string] | undefined;
-    if (query.after) {
-      try {
-        const decoded: unknown = JSON.parse(atob(query.after));
-        if (!Array.isArray(decoded) || typeof decoded[0] !== "string" || typeof decoded[1] !== "string") throw new Error("bad cursor");
-        after = [decoded[0], decoded[1]];
-      } catch {
-        return pluggyError(400, "after: invalid cursor", "INVALID_PARAMETERS");
-      }
-    }
-    const onDate = (value: string, bound: string) => (bound.length === 10 ? value.slice(0, 10) : value);
-    const matching = state.transactionsOf(accountId).filter((t) => {
-      if (query.dateFrom && onDate(t.date, query.dateFrom) < (query.dateFrom.length === 10 ? query.dateFrom : new Date(query.dateFrom).toISOString())) return false;
-      if (query.dateTo && onDate(t.date, query.dateTo) > (query.dateTo.length === 10 ? query.dateTo : new Date(query.dateTo).toISOString())) return false;
-      if (query.createdAtFrom && t.createdAt < new Date(query.createdAtFrom).toISOString()) return false;
-      if (ids && !ids.has(t.id)) return false;
-      if (after && compareTransactions(t, { date: after[0], id: after[1] } as SimTransaction) <= 0) return false;
-      return true;
-    });
-    const page = matching.slice(0, state.config.pageSize);
-    const last = page[page.length - 1];
-    let next: string | null = null;
-    if (matching.length > page.length && last) {
-      const params = new URLSearchParams();
-      for (const name of ["accountId", "dateFrom", "dateTo", "createdAtFrom", "ids"] as const) {
-        const value = query[name];
-        if (value !== undefined) params.set(name, value);
-      }
-      params.set("after", btoa(JSON.stringify([last.date, last.id])));
-      next = `/v2/transactions?${params.toString()}`;
-    }
-    return c.json({ results: page, next });
-  });
+  api.get("/v2/transactions", (c) => cursorTransactions(state, c.req.query()));
+  api.get("/transactions", (c) => pagedTransactions(state, c.req.query()));
 
   api.get("/transactions/:id", (c) => {
     const transaction = state.getTransaction(c.req.param("id"));

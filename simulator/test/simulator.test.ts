@@ -173,7 +173,8 @@ describe("GET /v2/transactions", () => {
       sizes.push(page.json.results.length);
       for (const transaction of page.json.results) seen.add(transaction.id);
       path = page.json.next;
-      if (path) expect(path).toMatch(new RegExp(`^/v2/transactions\\?accountId=${accountId}&after=[^&]+$`));
+      // base64url: the SDK sends the cursor back without URL-encoding it, so `+`, `/` and `=` would not survive.
+      if (path) expect(path).toMatch(new RegExp(`^/v2/transactions\\?accountId=${accountId}&after=[A-Za-z0-9_-]+$`));
     }
     expect(sizes).toEqual([500, 500, 100]);
     expect(seen.size).toBe(1100);
@@ -219,6 +220,53 @@ describe("GET /v2/transactions", () => {
         else expect(Math.sign(t.amount)).toBe(t.type === "DEBIT" ? 1 : -1);
       }
     }
+  });
+});
+
+describe("GET /transactions (page numbers)", () => {
+  it("pages the same data as v2 in Pluggy's page envelope: 20 a page by default, `page` from 1, `pageSize` up to 500", async () => {
+    const { accounts } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 45 });
+    const accountId = accounts[0]?.id ?? "";
+    const apiKey = await apiKeyFor();
+    const v2 = (await pluggy(`/v2/transactions?accountId=${accountId}`, { apiKey })).json.results;
+
+    const first = await pluggy(`/transactions?accountId=${accountId}`, { apiKey });
+    expect(first.status).toBe(200);
+    expect(Object.keys(first.json).sort()).toEqual(["page", "results", "total", "totalPages"]);
+    expect(first.json).toMatchObject({ page: 1, total: 45, totalPages: 3 });
+    expect(first.json.results).toEqual(v2.slice(0, 20));
+    const last = await pluggy(`/transactions?accountId=${accountId}&page=3`, { apiKey });
+    expect(last.json).toMatchObject({ page: 3, total: 45, totalPages: 3 });
+    expect(last.json.results).toEqual(v2.slice(40));
+    expect((await pluggy(`/transactions?accountId=${accountId}&page=2&pageSize=500`, { apiKey })).json).toEqual({ page: 2, total: 45, totalPages: 1, results: [] });
+    expect((await pluggy(`/transactions?accountId=${accountId}&pageSize=500`, { apiKey })).json.results).toEqual(v2);
+    expect((await pluggy(`/transactions?accountId=${crypto.randomUUID()}`, { apiKey })).json).toEqual({ page: 1, total: 0, totalPages: 0, results: [] });
+  });
+
+  it("filters by `from`/`to` (transaction date), createdAtFrom and ids", async () => {
+    const { item, accounts, transactionIds } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 5 });
+    const accountId = accounts[0]?.id ?? "";
+    const [added] = await sim.addTransactions(item.id, { accountId, transactions: [{ date: "2020-03-10", description: "PIX ENVIADO TESTE", amount: -5, type: "DEBIT" }] });
+    const inRange = await pluggy(`/transactions?accountId=${accountId}&from=2020-03-01&to=2020-03-31`);
+    expect(inRange.json).toMatchObject({ total: 1, totalPages: 1 });
+    expect(inRange.json.results.map((t: any) => t.id)).toEqual([added?.id]);
+    const recent = await pluggy(`/transactions?accountId=${accountId}&createdAtFrom=${encodeURIComponent(added?.createdAt ?? "")}`);
+    expect(recent.json.results.map((t: any) => t.id)).toContain(added?.id);
+    const byIds = await pluggy(`/transactions?accountId=${accountId}&ids=${transactionIds.slice(0, 2).join(",")}`);
+    expect(byIds.json.results.map((t: any) => t.id).sort()).toEqual(transactionIds.slice(0, 2).sort());
+  });
+
+  it.each([
+    ["no accountId", "/transactions"],
+    ["pageSize over 500", "/transactions?accountId=a&pageSize=501"],
+    ["pageSize 0", "/transactions?accountId=a&pageSize=0"],
+    ["page 0", "/transactions?accountId=a&page=0"],
+    ["a page that is not a number", "/transactions?accountId=a&page=two"],
+    ["a `from` that is not a date", "/transactions?accountId=a&from=yesterday"],
+  ])("answers 400 to %s", async (_name, path) => {
+    const { status, json } = await pluggy(path);
+    expect(status).toBe(400);
+    expect(json).toMatchObject({ code: 400, codeDescription: "INVALID_PARAMETERS", message: expect.any(String) });
   });
 });
 
