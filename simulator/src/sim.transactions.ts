@@ -68,7 +68,9 @@ function matching(state: SimState, filters: Filters): SimTransaction[] {
 
 /**
  * The cursor is opaque to clients but must survive being sent back unencoded (the official SDK
- * string-joins its query without URL-encoding), so it is base64url: no `+`, `/` or `=`.
+ * string-joins its query without URL-encoding it, so a `+` would arrive as a space). Standard base64 of
+ * today's content (ISO dates, uuids, JSON punctuation) happens never to contain `+`; base64url makes the
+ * cursor URL-safe by construction, whatever it comes to hold.
  */
 function encodeCursor(transaction: SimTransaction): string {
   return btoa(JSON.stringify([transaction.date, transaction.id])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
