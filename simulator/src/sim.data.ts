@@ -20,6 +20,11 @@ export interface SimConnector {
   products: string[];
   isSandbox: boolean;
   isOpenFinance: boolean;
+  supportsPaymentInitiation: boolean;
+  supportsScheduledPayments: boolean;
+  supportsSmartTransfers: boolean;
+  supportsAutomaticPix: boolean;
+  supportsBoletoManagement: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -96,7 +101,17 @@ const CATEGORY_BY_ID = new Map(PLUGGY_CATEGORIES.map((category) => [category.id,
 export const isKnownCategory = (id: string): boolean => CATEGORY_BY_ID.has(id);
 export const categoryDescription = (id: string | null): string | null => (id ? (CATEGORY_BY_ID.get(id)?.description ?? null) : null);
 
-const CONNECTOR_BASE = { credentials: [], hasMFA: false, health: { status: "ONLINE" as const, stage: null }, createdAt: "2020-06-01T00:00:00.000Z", updatedAt: "2026-10-01T00:00:00.000Z" };
+const CONNECTOR_BASE = {
+  credentials: [],
+  hasMFA: false,
+  health: { status: "ONLINE" as const, stage: null },
+  supportsPaymentInitiation: false,
+  supportsScheduledPayments: false,
+  supportsSmartTransfers: false,
+  supportsAutomaticPix: false,
+  supportsBoletoManagement: false,
+  createdAt: "2020-06-01T00:00:00.000Z", updatedAt: "2026-10-01T00:00:00.000Z",
+};
 const ALL_PRODUCTS = ["ACCOUNTS", "CREDIT_CARDS", "TRANSACTIONS", "IDENTITY"];
 
 export const CONNECTORS: SimConnector[] = [
@@ -229,7 +244,7 @@ export function makeAccounts(random: () => number, itemId: string, count: number
         currencyCode: "BRL",
         owner: "JOSE DA SILVA",
         taxNumber: "123.456.789-00",
-        bankData: { transferNumber: `0001/${digits(random, 6)}`, closingBalance: null, automaticallyInvestedBalance: money(between(random, 0, 5000)), overdraftContractedLimit: 2000, overdraftUsedLimit: 0, unarrangedOverdraftAmount: null },
+        bankData: { transferNumber: `0001/${digits(random, 6)}`, closingBalance: null, automaticallyInvestedBalance: money(between(random, 0, 5000)), overdraftContractedLimit: 2000, overdraftUsedLimit: 0, unarrangedOverdraftAmount: null, hasReservedBalance: false, reservedBalances: null },
         creditData: null,
       });
     } else {
@@ -247,7 +262,7 @@ export function makeAccounts(random: () => number, itemId: string, count: number
         owner: "JOSE DA SILVA",
         taxNumber: "123.456.789-00",
         bankData: null,
-        creditData: { level: "BLACK", brand: "MASTERCARD", balanceCloseDate: null, balanceDueDate: null, availableCreditLimit: limit, creditLimit: limit, minimumPayment: null, isLimitFlexible: false, status: "ACTIVE", holderType: "MAIN" },
+        creditData: { level: "BLACK", brand: "MASTERCARD", balanceCloseDate: null, balanceDueDate: null, availableCreditLimit: limit, balanceForeignCurrency: null, creditLimit: limit, minimumPayment: null, isLimitFlexible: false, status: "ACTIVE", holderType: "MAIN" },
       });
     }
   }
@@ -305,15 +320,12 @@ function buildTransaction(random: () => number, account: SimAccount, template: T
     operationType: template.operationType ?? null,
     operationTypeAdditionalInfo: null,
     paymentData: null,
+    // Pluggy leaves out the card metadata it does not have (the SDK types each field optional, never null).
     creditCardMetadata: card
       ? {
-          installmentNumber: installments ? 1 : null,
-          totalInstallments: installments ?? null,
-          totalAmount: installments ? money(cents * installments) : null,
+          ...(installments ? { installmentNumber: 1, totalInstallments: installments, totalAmount: money(cents * installments) } : {}),
           purchaseDate: date,
           cardNumber: account.number,
-          billId: null,
-          payeeMCC: null,
         }
       : null,
     merchant: template.merchant ? { ...template.merchant, cnpj: `${digits(random, 2)}.${digits(random, 3)}.${digits(random, 3)}/0001-${digits(random, 2)}` } : null,
