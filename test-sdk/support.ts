@@ -64,6 +64,6 @@ export async function succeeds<T>(what: string, call: Promise<T>): Promise<T> {
     const { data } = await control<{ data: Array<{ method: string; path: string; status: number | null }> }>("GET", "/requests");
     const last = data[data.length - 1];
     const answer = last ? `the simulator answered ${last.method} ${last.path} with ${last.status}` : "no request reached the simulator";
-    throw new Error(`${what} failed in pluggy-sdk: ${answer} (the SDK fails any POST/PATCH/DELETE not answered 200); it rejected with ${JSON.stringify(rejection)}`);
+    throw new Error(`${what} failed in pluggy-sdk: ${answer} (the SDK fails any POST/PATCH/DELETE not answered 200); it rejected with ${JSON.stringify(rejection)}`, { cause: rejection });
   }
 }
