@@ -24,7 +24,7 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-explicit-any": "off" },
   },
   {
-    files: ["scripts/**/*.ts", "bench/**/*.ts", "test-browser/**/*.ts"],
+    files: ["scripts/**/*.ts", "bench/**/*.ts", "test-browser/**/*.ts", "test-sdk/**/*.ts"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", fetch: "readonly" } },
   },
 );

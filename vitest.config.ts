@@ -4,11 +4,16 @@ import { createSimulator } from "./simulator/src/sim.app.ts";
 
 const migrations = await readD1Migrations("./migrations");
 
-/** One in-memory Pluggy simulator for the whole run; tests reach it at http://pluggy.test. */
+/**
+ * One in-memory Pluggy simulator for the whole run; tests reach it at http://pluggy.test. Every test
+ * file's traffic reaches it from the same (absent) address, so Pluggy's per-IP rate limits are off here;
+ * the simulator's own tests check them on instances of their own.
+ */
 const pluggySimulator = createSimulator({
   clientId: "sim-client-id",
   clientSecret: "sim-client-secret",
   webhookSecret: "test-webhook-secret-new",
+  rateLimits: false,
 });
 
 /**

@@ -9,6 +9,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { readDevVars } from "./lib/dev-vars.ts";
+import { simulatorDevArgs } from "./lib/simulator.ts";
 import { defaultCategoriesSql } from "../src/banking/default-categories.ts";
 
 // PORT / SIMULATOR_PORT / PERSIST_TO let several local instances run side by side (benchmarks, browser tests).
@@ -51,25 +52,13 @@ if (useSimulator && existsSync("simulator/wrangler.toml")) {
   children.push(
     spawn(
       "wrangler",
-      [
-        "dev",
-        "-c",
-        "simulator/wrangler.toml",
-        "--port",
-        String(SIMULATOR_PORT),
-        "--inspector-port",
-        String(SIMULATOR_PORT + 1000),
-        "--var",
-        `SIM_CLIENT_ID:${vars.PLUGGY_CLIENT_ID ?? "sim-client-id"}`,
-        "--var",
-        `SIM_CLIENT_SECRET:${vars.PLUGGY_CLIENT_SECRET ?? "sim-client-secret"}`,
-        "--var",
-        `SIM_WEBHOOK_SECRET:${webhookSecret}`,
-        "--var",
-        `SIM_WEBHOOK_AUTH_TOKEN:${vars.PLUGGY_WEBHOOK_AUTH_TOKEN ?? ""}`,
-        "--var",
-        `SIM_APP_WEBHOOK_URL:http://localhost:${APP_PORT}/api/banking/pluggy/webhook/`,
-      ],
+      simulatorDevArgs(SIMULATOR_PORT, {
+        clientId: vars.PLUGGY_CLIENT_ID ?? "sim-client-id",
+        clientSecret: vars.PLUGGY_CLIENT_SECRET ?? "sim-client-secret",
+        webhookSecret,
+        webhookAuthToken: vars.PLUGGY_WEBHOOK_AUTH_TOKEN ?? "",
+        appWebhookUrl: `http://localhost:${APP_PORT}/api/banking/pluggy/webhook/`,
+      }),
       { stdio: ["ignore", "inherit", "inherit"] },
     ),
   );

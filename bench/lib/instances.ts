@@ -259,6 +259,9 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
           SIM_WEBHOOK_SECRET: signingKey(secrets),
           SIM_WEBHOOK_AUTH_TOKEN: secrets.PLUGGY_WEBHOOK_AUTH_TOKEN,
           SIM_APP_WEBHOOK_URL: `${appUrl}/api/banking/pluggy/webhook/`,
+          // The bench and the reliability suite drive thousands of Pluggy calls a minute from one address:
+          // far past Pluggy's per-IP limits, which would measure the simulator's throttle, not the app.
+          SIM_RATE_LIMITS: "off",
         },
       })
     : undefined;

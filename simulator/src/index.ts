@@ -7,6 +7,8 @@ export interface SimEnv {
   SIM_WEBHOOK_SECRET?: string;
   SIM_WEBHOOK_AUTH_TOKEN?: string;
   SIM_APP_WEBHOOK_URL?: string;
+  /** "off" lifts Pluggy's per-IP rate limits (load runs from one address); anything else keeps them. */
+  SIM_RATE_LIMITS?: string;
 }
 
 let simulator: ReturnType<typeof createSimulator> | undefined;
@@ -20,6 +22,7 @@ export default {
       webhookSecret: env.SIM_WEBHOOK_SECRET ?? "",
       webhookAuthToken: env.SIM_WEBHOOK_AUTH_TOKEN ?? "",
       ...(env.SIM_APP_WEBHOOK_URL ? { appWebhookUrl: env.SIM_APP_WEBHOOK_URL } : {}),
+      rateLimits: env.SIM_RATE_LIMITS?.trim().toLowerCase() !== "off",
     });
     return simulator.app.fetch(request, env, ctx);
   },

@@ -3,7 +3,10 @@ import { z } from "zod";
 import { PLUGGY_CATEGORIES } from "./pluggy-categories.ts";
 import { hmacSha256Hex, signJwt, verifyJwt } from "./sim.crypto.ts";
 import { isKnownCategory, categoryDescription, CONNECTORS, type SimTransaction } from "./sim.data.ts";
-import { compareTransactions, SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
+import { pluggyError, rateLimited } from "./sim.errors.ts";
+import { rateLimitRuleFor, RateLimiter, sourceAddress } from "./sim.rate-limits.ts";
+import { SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
+import { cursorTransactions, pagedTransactions } from "./sim.transactions.ts";
 
 /*
  * The Pluggy simulator: Pluggy's wire format for everything our client uses, plus a control API under
@@ -23,6 +26,8 @@ export interface SimulatorOptions {
   appWebhookUrl?: string;
   /** Seed the sandbox user's items at startup (default true). */
   seedSandbox?: boolean;
+  /** Enforce Pluggy's per-IP rate limits (default true; `PUT /__sim/config {"rateLimits": …}` changes it later). */
+  rateLimits?: boolean;
   now?: () => number;
   /** Used to deliver webhooks. */
   fetch?: typeof fetch;
@@ -35,30 +40,12 @@ type Ctx = Context<SimHonoEnv>;
 
 const API_KEY_TTL_SECONDS = 2 * 60 * 60;
 const CONNECT_TOKEN_TTL_SECONDS = 30 * 60;
-const MAX_IDS = 500;
 const INVALID_JSON = Symbol("invalid-json");
 
 const ITEM_EVENTS = new Set(["item/created", "item/updated", "item/deleted", "item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"]);
 const WEBHOOK_EVENTS = [...ITEM_EVENTS, "connector/status_updated", "transactions/created", "transactions/updated", "transactions/deleted", "item/all", "all"];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Pluggy's error body: `{code, codeDescription?, message}`. */
-function pluggyError(status: number, message: string, codeDescription?: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ code: status, ...(codeDescription ? { codeDescription } : {}), message }), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
-  });
-}
-
-function rateLimited(resetSeconds: number, limit: number, message?: string, codeDescription?: string): Response {
-  return pluggyError(429, message ?? "Too many requests, please try again later. (see Retry-After header in seconds)", codeDescription, {
-    "RateLimit-Limit": String(limit),
-    "RateLimit-Remaining": "0",
-    "RateLimit-Reset": String(resetSeconds),
-    "Retry-After": "60",
-  });
-}
 
 function runInBackground(c: Ctx, task: Promise<unknown>): void {
   const guarded = task.catch((error: unknown) => console.error("simulator background task failed", error));
@@ -80,6 +67,8 @@ function validationFailure(error: z.ZodError): Response {
 export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoEnv>; state: SimState; fetch: (request: Request) => Promise<Response> } {
   const state = new SimState(options.now ?? Date.now);
   if (options.seedSandbox ?? true) state.seedSandbox();
+  if (options.rateLimits !== undefined) state.config.rateLimits = options.rateLimits;
+  const limiter = new RateLimiter(state.now);
   const tokenSecret = `sim-${crypto.randomUUID()}`;
   const deliverFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 
@@ -372,6 +361,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       updateDurationMs: z.number().int().min(0).max(25_000),
       transactionsPerUpdate: z.number().int().min(0).max(1000),
       itemUpdatesPerMinute: z.number().int().min(1),
+      rateLimits: z.boolean(),
       autoWebhooks: z.boolean(),
     })
     .partial()
@@ -427,11 +417,18 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       if (fault) {
         if (fault.delayMs > 0) await sleep(fault.delayMs);
         if (fault.status === 429) {
-          c.res = rateLimited(fault.rateLimitReset ?? 60, 360, fault.message, fault.codeDescription);
+          c.res = rateLimited(fault.rateLimitReset ?? 60, rateLimitRuleFor(c.req.method, url.pathname)?.perMinute ?? 360, fault.message, fault.codeDescription);
           return c.res;
         }
         if (fault.status !== undefined) {
           c.res = pluggyError(fault.status, fault.message ?? `Simulated failure (${fault.status})`, fault.codeDescription);
+          return c.res;
+        }
+      }
+      if (state.config.rateLimits) {
+        const limit = limiter.check(c.req.method, url.pathname, sourceAddress(c.req.raw.headers), (rule) => (rule.method === "PATCH" ? state.config.itemUpdatesPerMinute : rule.perMinute));
+        if (limit) {
+          c.res = rateLimited(limit.resetSeconds, limit.limit);
           return c.res;
         }
       }
@@ -503,14 +500,13 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   api.patch("/items/:id", (c) => {
     const itemState = state.itemState(c.req.param("id"));
     if (!itemState) return pluggyError(404, "Item not found", "ITEM_NOT_FOUND");
-    const reset = state.itemUpdateLimited(itemState.item.clientUserId ?? "");
-    if (reset !== undefined) return rateLimited(reset, state.config.itemUpdatesPerMinute);
+    // Both refusals are state conflicts: Pluggy answers them 409, told apart by codeDescription.
     if (itemState.item.status === "UPDATING") return pluggyError(409, "Item is already updating", "ITEM_IS_ALREADY_UPDATING");
     const now = state.now();
     const minInterval = state.config.minRefreshIntervalSeconds * 1000;
     if (itemState.lastRefreshAt !== undefined && now - itemState.lastRefreshAt < minInterval) {
       const waitSeconds = Math.ceil((itemState.lastRefreshAt + minInterval - now) / 1000);
-      return pluggyError(400, `Item update requested before the allowed frequency; try again in ${waitSeconds} seconds`, "CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
+      return pluggyError(409, `Item update requested before the allowed frequency; try again in ${waitSeconds} seconds`, "CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
     }
     itemState.lastRefreshAt = now;
     itemState.updateFinishesAt = now + state.config.updateDurationMs;
@@ -559,50 +555,8 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     return account ? c.json(account) : pluggyError(404, "Account not found", "ACCOUNT_NOT_FOUND");
   });
 
-  api.get("/v2/transactions", (c) => {
-    const query = c.req.query();
-    const accountId = query.accountId;
-    if (!accountId) return pluggyError(400, "accountId is required", "INVALID_PARAMETERS");
-    if (query.dateFrom && query.createdAtFrom) return pluggyError(400, "dateFrom and createdAtFrom cannot be used together", "INVALID_PARAMETERS");
-    for (const name of ["dateFrom", "dateTo", "createdAtFrom"] as const) {
-      const value = query[name];
-      if (value !== undefined && Number.isNaN(Date.parse(value))) return pluggyError(400, `${name} must be an ISO date`, "INVALID_PARAMETERS");
-    }
-    const ids = query.ids ? new Set(query.ids.split(",").filter(Boolean)) : undefined;
-    if (ids && ids.size > MAX_IDS) return pluggyError(400, `ids accepts at most ${MAX_IDS} values`, "INVALID_PARAMETERS");
-    let after: [string, string] | undefined;
-    if (query.after) {
-      try {
-        const decoded: unknown = JSON.parse(atob(query.after));
-        if (!Array.isArray(decoded) || typeof decoded[0] !== "string" || typeof decoded[1] !== "string") throw new Error("bad cursor");
-        after = [decoded[0], decoded[1]];
-      } catch {
-        return pluggyError(400, "after: invalid cursor", "INVALID_PARAMETERS");
-      }
-    }
-    const onDate = (value: string, bound: string) => (bound.length === 10 ? value.slice(0, 10) : value);
-    const matching = state.transactionsOf(accountId).filter((t) => {
-      if (query.dateFrom && onDate(t.date, query.dateFrom) < (query.dateFrom.length === 10 ? query.dateFrom : new Date(query.dateFrom).toISOString())) return false;
-      if (query.dateTo && onDate(t.date, query.dateTo) > (query.dateTo.length === 10 ? query.dateTo : new Date(query.dateTo).toISOString())) return false;
-      if (query.createdAtFrom && t.createdAt < new Date(query.createdAtFrom).toISOString()) return false;
-      if (ids && !ids.has(t.id)) return false;
-      if (after && compareTransactions(t, { date: after[0], id: after[1] } as SimTransaction) <= 0) return false;
-      return true;
-    });
-    const page = matching.slice(0, state.config.pageSize);
-    const last = page[page.length - 1];
-    let next: string | null = null;
-    if (matching.length > page.length && last) {
-      const params = new URLSearchParams();
-      for (const name of ["accountId", "dateFrom", "dateTo", "createdAtFrom", "ids"] as const) {
-        const value = query[name];
-        if (value !== undefined) params.set(name, value);
-      }
-      params.set("after", btoa(JSON.stringify([last.date, last.id])));
-      next = `/v2/transactions?${params.toString()}`;
-    }
-    return c.json({ results: page, next });
-  });
+  api.get("/v2/transactions", (c) => cursorTransactions(state, c.req.query()));
+  api.get("/transactions", (c) => pagedTransactions(state, c.req.query()));
 
   api.get("/transactions/:id", (c) => {
     const transaction = state.getTransaction(c.req.param("id"));
@@ -623,13 +577,13 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
 
   api.get("/categories", (c) => {
     const parentId = c.req.query("parentId");
-    const results = PLUGGY_CATEGORIES.filter((category) => !parentId || category.parentId === parentId).map(wireCategory);
+    const results = PLUGGY_CATEGORIES.filter((category) => !parentId || category.parentId === parentId);
     return c.json({ total: results.length, totalPages: 1, page: 1, results });
   });
 
   api.get("/categories/:id", (c) => {
     const category = PLUGGY_CATEGORIES.find((candidate) => candidate.id === c.req.param("id"));
-    return category ? c.json(wireCategory(category)) : pluggyError(404, "Category not found", "CATEGORY_NOT_FOUND");
+    return category ? c.json(category) : pluggyError(404, "Category not found", "CATEGORY_NOT_FOUND");
   });
 
   const webhookBody = z.object({
@@ -700,14 +654,3 @@ function publicWebhook(hook: SimWebhook): Omit<SimWebhook, "headers"> {
   const { headers: _headers, ...rest } = hook;
   return rest;
 }
-
-function wireCategory(category: (typeof PLUGGY_CATEGORIES)[number]) {
-  return {
-    id: category.id,
-    description: category.description,
-    descriptionTranslated: category.descriptionTranslated,
-    parentId: category.parentId,
-    parentDescription: category.parentId ? (PLUGGY_CATEGORIES.find((parent) => parent.id === category.parentId)?.description ?? null) : null,
-  };
-}
-

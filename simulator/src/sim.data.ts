@@ -20,6 +20,11 @@ export interface SimConnector {
   products: string[];
   isSandbox: boolean;
   isOpenFinance: boolean;
+  supportsPaymentInitiation: boolean;
+  supportsScheduledPayments: boolean;
+  supportsSmartTransfers: boolean;
+  supportsAutomaticPix: boolean;
+  supportsBoletoManagement: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -96,7 +101,17 @@ const CATEGORY_BY_ID = new Map(PLUGGY_CATEGORIES.map((category) => [category.id,
 export const isKnownCategory = (id: string): boolean => CATEGORY_BY_ID.has(id);
 export const categoryDescription = (id: string | null): string | null => (id ? (CATEGORY_BY_ID.get(id)?.description ?? null) : null);
 
-const CONNECTOR_BASE = { credentials: [], hasMFA: false, health: { status: "ONLINE" as const, stage: null }, createdAt: "2020-06-01T00:00:00.000Z", updatedAt: "2026-10-01T00:00:00.000Z" };
+const CONNECTOR_BASE = {
+  credentials: [],
+  hasMFA: false,
+  health: { status: "ONLINE" as const, stage: null },
+  supportsPaymentInitiation: false,
+  supportsScheduledPayments: false,
+  supportsSmartTransfers: false,
+  supportsAutomaticPix: false,
+  supportsBoletoManagement: false,
+  createdAt: "2020-06-01T00:00:00.000Z", updatedAt: "2026-10-01T00:00:00.000Z",
+};
 const ALL_PRODUCTS = ["ACCOUNTS", "CREDIT_CARDS", "TRANSACTIONS", "IDENTITY"];
 
 export const CONNECTORS: SimConnector[] = [
@@ -161,17 +176,17 @@ const BANK_TEMPLATES: Template[] = [
   { text: "PIX RECEBIDO {p}", categoryId: "05070000", min: 20, max: 900, type: "CREDIT", operationType: "PIX", weight: 5 },
   { text: "TED ENVIADA {p}", categoryId: "05080000", min: 200, max: 2500, type: "DEBIT", operationType: "TED", weight: 1 },
   { text: "TED RECEBIDA {p}", categoryId: "05080000", min: 200, max: 3000, type: "CREDIT", operationType: "TED", weight: 1 },
-  { text: "PAG BOLETO ENEL DISTRIBUICAO SP", categoryId: "17020000", min: 120, max: 380, type: "DEBIT", operationType: "BOLETO", weight: 1 },
-  { text: "PAG BOLETO SABESP", categoryId: "17020000", min: 60, max: 190, type: "DEBIT", operationType: "BOLETO", weight: 1 },
-  { text: "DEBITO AUT VIVO FIBRA", categoryId: "07010000", min: 99.9, max: 129.9, type: "DEBIT", weight: 1 },
+  { text: "PAG BOLETO ENEL DISTRIBUICAO SP", categoryId: "17020002", min: 120, max: 380, type: "DEBIT", operationType: "BOLETO", weight: 1 },
+  { text: "PAG BOLETO SABESP", categoryId: "17020001", min: 60, max: 190, type: "DEBIT", operationType: "BOLETO", weight: 1 },
+  { text: "DEBITO AUT VIVO FIBRA", categoryId: "07010001", min: 99.9, max: 129.9, type: "DEBIT", weight: 1 },
   { text: "TARIFA PACOTE DE SERVICOS", categoryId: "16010000", min: 32.9, max: 49.9, type: "DEBIT", weight: 1 },
   { text: "SAQUE BANCO24HORAS {n}", categoryId: "05020000", min: 50, max: 400, type: "DEBIT", weight: 1 },
   { text: "PAGAMENTO FATURA CARTAO", categoryId: "05100000", min: 900, max: 4200, type: "DEBIT", operationType: "PAGAMENTO", weight: 1 },
-  { text: "REND PAGO APLIC AUT MAIS", categoryId: "03050000", min: 0.5, max: 35, type: "CREDIT", weight: 2 },
+  { text: "REND PAGO APLIC AUT MAIS", categoryId: "03060000", min: 0.5, max: 35, type: "CREDIT", weight: 2 },
   { text: "APLICACAO CDB DI", categoryId: "03020000", min: 200, max: 1500, type: "DEBIT", weight: 1 },
   { text: "DROGASIL {n} SAO PAULO", categoryId: "18020000", min: 18, max: 160, type: "DEBIT", operationType: "CARTAO", weight: 2 },
   { text: "SUPERMERCADO DIA {n}", categoryId: "10000000", min: 25, max: 280, type: "DEBIT", operationType: "CARTAO", weight: 3 },
-  { text: "IOF ADICIONAL", categoryId: "15020000", min: 0.3, max: 6, type: "DEBIT", weight: 1 },
+  { text: "IOF ADICIONAL", categoryId: "15030000", min: 0.3, max: 6, type: "DEBIT", weight: 1 },
 ];
 
 const m = (name: string, businessName: string, category: string) => ({ name, businessName, cnpj: "", category });
@@ -186,11 +201,11 @@ const CARD_TEMPLATES: Template[] = [
   { text: "MERCADOLIVRE*LOJA{n}", categoryId: "08010000", min: 25, max: 900, type: "DEBIT", installments: true, merchant: m("Mercado Livre", "EBAZAR.COM.BR LTDA", "Compras online"), weight: 3 },
   { text: "PAO DE ACUCAR-{n}", categoryId: "10000000", min: 35, max: 520, type: "DEBIT", merchant: m("Pão de Açúcar", "COMPANHIA BRASILEIRA DE DISTRIBUICAO", "Supermercado"), weight: 4 },
   { text: "CARREFOUR HIPER {n}", categoryId: "10000000", min: 60, max: 780, type: "DEBIT", merchant: m("Carrefour", "CARREFOUR COMERCIO E INDUSTRIA LTDA", "Supermercado"), weight: 2 },
-  { text: "POSTO IPIRANGA {n}", categoryId: "19050000", min: 80, max: 320, type: "DEBIT", merchant: m("Ipiranga", "IPIRANGA PRODUTOS DE PETROLEO S.A.", "Combustível"), weight: 2 },
+  { text: "POSTO IPIRANGA {n}", categoryId: "19050001", min: 80, max: 320, type: "DEBIT", merchant: m("Ipiranga", "IPIRANGA PRODUTOS DE PETROLEO S.A.", "Combustível"), weight: 2 },
   { text: "OUTBACK STEAKHOUSE", categoryId: "11010000", min: 120, max: 420, type: "DEBIT", merchant: m("Outback", "BLOOMIN BRANDS BRASIL LTDA", "Restaurantes"), weight: 1 },
   { text: "RESTAURANTE SABOR CASEIRO", categoryId: "11010000", min: 25, max: 90, type: "DEBIT", weight: 3 },
   { text: "DROGA RAIA {n}", categoryId: "18020000", min: 15, max: 210, type: "DEBIT", merchant: m("Droga Raia", "RAIA DROGASIL S/A", "Farmácia"), weight: 2 },
-  { text: "SMARTFIT MENSALIDADE", categoryId: "07030000", min: 119.9, max: 149.9, type: "DEBIT", merchant: m("Smart Fit", "SMARTFIT ESCOLA DE GINASTICA E DANCA S.A.", "Academia"), weight: 1 },
+  { text: "SMARTFIT MENSALIDADE", categoryId: "07030001", min: 119.9, max: 149.9, type: "DEBIT", merchant: m("Smart Fit", "SMARTFIT ESCOLA DE GINASTICA E DANCA S.A.", "Academia"), weight: 1 },
   { text: "LATAM AIRLINES BRASIL", categoryId: "12010000", min: 380, max: 2400, type: "DEBIT", installments: true, merchant: m("LATAM", "TAM LINHAS AEREAS S/A", "Viagens"), weight: 1 },
   { text: "ZARA BRASIL {n}", categoryId: "08040000", min: 90, max: 600, type: "DEBIT", installments: true, merchant: m("Zara", "ZARA BRASIL LTDA", "Vestuário"), weight: 1 },
   { text: "STEAMGAMES.COM", categoryId: "09010000", min: 20, max: 250, type: "DEBIT", weight: 1 },
@@ -229,7 +244,7 @@ export function makeAccounts(random: () => number, itemId: string, count: number
         currencyCode: "BRL",
         owner: "JOSE DA SILVA",
         taxNumber: "123.456.789-00",
-        bankData: { transferNumber: `0001/${digits(random, 6)}`, closingBalance: null, automaticallyInvestedBalance: money(between(random, 0, 5000)), overdraftContractedLimit: 2000, overdraftUsedLimit: 0, unarrangedOverdraftAmount: null },
+        bankData: { transferNumber: `0001/${digits(random, 6)}`, closingBalance: null, automaticallyInvestedBalance: money(between(random, 0, 5000)), overdraftContractedLimit: 2000, overdraftUsedLimit: 0, unarrangedOverdraftAmount: null, hasReservedBalance: false, reservedBalances: null },
         creditData: null,
       });
     } else {
@@ -247,7 +262,7 @@ export function makeAccounts(random: () => number, itemId: string, count: number
         owner: "JOSE DA SILVA",
         taxNumber: "123.456.789-00",
         bankData: null,
-        creditData: { level: "BLACK", brand: "MASTERCARD", balanceCloseDate: null, balanceDueDate: null, availableCreditLimit: limit, creditLimit: limit, minimumPayment: null, isLimitFlexible: false, status: "ACTIVE", holderType: "MAIN" },
+        creditData: { level: "BLACK", brand: "MASTERCARD", balanceCloseDate: null, balanceDueDate: null, availableCreditLimit: limit, balanceForeignCurrency: null, creditLimit: limit, minimumPayment: null, isLimitFlexible: false, status: "ACTIVE", holderType: "MAIN" },
       });
     }
   }
@@ -305,15 +320,12 @@ function buildTransaction(random: () => number, account: SimAccount, template: T
     operationType: template.operationType ?? null,
     operationTypeAdditionalInfo: null,
     paymentData: null,
+    // Pluggy leaves out the card metadata it does not have (the SDK types each field optional, never null).
     creditCardMetadata: card
       ? {
-          installmentNumber: installments ? 1 : null,
-          totalInstallments: installments ?? null,
-          totalAmount: installments ? money(cents * installments) : null,
+          ...(installments ? { installmentNumber: 1, totalInstallments: installments, totalAmount: money(cents * installments) } : {}),
           purchaseDate: date,
           cardNumber: account.number,
-          billId: null,
-          payeeMCC: null,
         }
       : null,
     merchant: template.merchant ? { ...template.merchant, cnpj: `${digits(random, 2)}.${digits(random, 3)}.${digits(random, 3)}/0001-${digits(random, 2)}` } : null,

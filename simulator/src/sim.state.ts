@@ -27,8 +27,14 @@ export interface SimConfig {
   updateDurationMs: number;
   /** New transactions an update finds (added to the item's first account). */
   transactionsPerUpdate: number;
-  /** `PATCH /items/{id}` calls per minute per client user before a 429 (Pluggy: 20/min per IP). */
+  /** `PATCH /items/{id}` calls per minute per source IP before a 429 (Pluggy: 20). */
   itemUpdatesPerMinute: number;
+  /**
+   * Pluggy's per-endpoint, per-IP limits (sim.rate-limits.ts). Load runs that hit the simulator from one
+   * address far harder than one client would (bench, reliability suite, the in-process test simulator)
+   * turn them off.
+   */
+  rateLimits: boolean;
   /** Send item/created, item/updated, transactions/created and item/deleted to the app on their own. */
   autoWebhooks: boolean;
 }
@@ -40,6 +46,7 @@ export const DEFAULT_CONFIG: SimConfig = {
   updateDurationMs: 1500,
   transactionsPerUpdate: 2,
   itemUpdatesPerMinute: 20,
+  rateLimits: true,
   autoWebhooks: true,
 };
 
@@ -119,8 +126,6 @@ export class SimState {
   readonly webhooks = new Map<string, Map<string, SimWebhook>>();
   readonly faults: SimFault[] = [];
   readonly requests: SimRequestRecord[] = [];
-  /** clientUserId → PATCH /items timestamps in the current window. */
-  readonly itemUpdateWindows = new Map<string, number[]>();
   /** accountId → `createdAt` of the last batch added through the control API. */
   readonly lastAddedAt = new Map<string, string>();
 
@@ -301,19 +306,6 @@ export class SimState {
       this.webhooks.set(clientId, hooks);
     }
     return hooks;
-  }
-
-  /** Pluggy's per-minute limit on `PATCH /items/{id}`; returns seconds until reset when over it. */
-  itemUpdateLimited(clientUserId: string): number | undefined {
-    const now = this.now();
-    const window = (this.itemUpdateWindows.get(clientUserId) ?? []).filter((at) => at > now - 60_000);
-    if (window.length >= this.config.itemUpdatesPerMinute) {
-      this.itemUpdateWindows.set(clientUserId, window);
-      return Math.max(1, Math.ceil(((window[0] ?? now) + 60_000 - now) / 1000));
-    }
-    window.push(now);
-    this.itemUpdateWindows.set(clientUserId, window);
-    return undefined;
   }
 
   /** The sandbox user's two items (checking + credit card each), the same on every start. */

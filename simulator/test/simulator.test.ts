@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { exactPath, sim, SIM_URL } from "../../test/helpers/simulator.ts";
 import { createSimulator } from "../src/sim.app.ts";
 import { PLUGGY_CATEGORIES } from "../src/pluggy-categories.ts";
+import recordedCategories from "../src/data/pluggy-categories.json" with { type: "json" };
 
 /*
  * The simulator speaks Pluggy's wire format (what our client relies on) and its control API does what
@@ -121,7 +122,7 @@ describe("items", () => {
 
     await sim.updateItem(item.id, { status: "UPDATED", executionStatus: "SUCCESS" });
     const tooSoon = await pluggy(`/items/${item.id}`, { method: "PATCH", body: {} });
-    expect(tooSoon.status).toBe(400);
+    expect(tooSoon.status).toBe(409);
     expect(tooSoon.json.codeDescription).toBe("CLIENT_IS_UPDATING_BEFORE_ALLOWED_FREQUENCY");
   });
 
@@ -172,7 +173,8 @@ describe("GET /v2/transactions", () => {
       sizes.push(page.json.results.length);
       for (const transaction of page.json.results) seen.add(transaction.id);
       path = page.json.next;
-      if (path) expect(path).toMatch(new RegExp(`^/v2/transactions\\?accountId=${accountId}&after=[^&]+$`));
+      // URL-safe by construction: the SDK sends the cursor back without URL-encoding it.
+      if (path) expect(path).toMatch(new RegExp(`^/v2/transactions\\?accountId=${accountId}&after=[A-Za-z0-9_-]+$`));
     }
     expect(sizes).toEqual([500, 500, 100]);
     expect(seen.size).toBe(1100);
@@ -221,6 +223,134 @@ describe("GET /v2/transactions", () => {
   });
 });
 
+describe("GET /transactions (page numbers)", () => {
+  it("pages the same data as v2 in Pluggy's page envelope: 20 a page by default, `page` from 1, `pageSize` up to 500", async () => {
+    const { accounts } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 45 });
+    const accountId = accounts[0]?.id ?? "";
+    const apiKey = await apiKeyFor();
+    const v2 = (await pluggy(`/v2/transactions?accountId=${accountId}`, { apiKey })).json.results;
+
+    const first = await pluggy(`/transactions?accountId=${accountId}`, { apiKey });
+    expect(first.status).toBe(200);
+    expect(Object.keys(first.json).sort()).toEqual(["page", "results", "total", "totalPages"]);
+    expect(first.json).toMatchObject({ page: 1, total: 45, totalPages: 3 });
+    expect(first.json.results).toEqual(v2.slice(0, 20));
+    const last = await pluggy(`/transactions?accountId=${accountId}&page=3`, { apiKey });
+    expect(last.json).toMatchObject({ page: 3, total: 45, totalPages: 3 });
+    expect(last.json.results).toEqual(v2.slice(40));
+    expect((await pluggy(`/transactions?accountId=${accountId}&page=2&pageSize=500`, { apiKey })).json).toEqual({ page: 2, total: 45, totalPages: 1, results: [] });
+    expect((await pluggy(`/transactions?accountId=${accountId}&pageSize=500`, { apiKey })).json.results).toEqual(v2);
+    expect((await pluggy(`/transactions?accountId=${crypto.randomUUID()}`, { apiKey })).json).toEqual({ page: 1, total: 0, totalPages: 0, results: [] });
+  });
+
+  it("filters by `from`/`to` (transaction date), createdAtFrom and ids", async () => {
+    const { item, accounts, transactionIds } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 5 });
+    const accountId = accounts[0]?.id ?? "";
+    const [added] = await sim.addTransactions(item.id, { accountId, transactions: [{ date: "2020-03-10", description: "PIX ENVIADO TESTE", amount: -5, type: "DEBIT" }] });
+    const inRange = await pluggy(`/transactions?accountId=${accountId}&from=2020-03-01&to=2020-03-31`);
+    expect(inRange.json).toMatchObject({ total: 1, totalPages: 1 });
+    expect(inRange.json.results.map((t: any) => t.id)).toEqual([added?.id]);
+    const recent = await pluggy(`/transactions?accountId=${accountId}&createdAtFrom=${encodeURIComponent(added?.createdAt ?? "")}`);
+    expect(recent.json.results.map((t: any) => t.id)).toContain(added?.id);
+    const byIds = await pluggy(`/transactions?accountId=${accountId}&ids=${transactionIds.slice(0, 2).join(",")}`);
+    expect(byIds.json.results.map((t: any) => t.id).sort()).toEqual(transactionIds.slice(0, 2).sort());
+  });
+
+  it.each([
+    ["no accountId", "/transactions"],
+    ["pageSize over 500", "/transactions?accountId=a&pageSize=501"],
+    ["pageSize 0", "/transactions?accountId=a&pageSize=0"],
+    ["page 0", "/transactions?accountId=a&page=0"],
+    ["a page that is not a number", "/transactions?accountId=a&page=two"],
+    ["a `from` that is not a date", "/transactions?accountId=a&from=yesterday"],
+  ])("answers 400 to %s", async (_name, path) => {
+    const { status, json } = await pluggy(path);
+    expect(status).toBe(400);
+    expect(json).toMatchObject({ code: 400, codeDescription: "INVALID_PARAMETERS", message: expect.any(String) });
+  });
+});
+
+describe("rate limits: Pluggy's, per endpoint and source IP, per minute", () => {
+  /** A simulator of its own (limits on, a clock the test moves), called with a chosen source address. */
+  function ownSimulator(options: { rateLimits?: boolean } = {}) {
+    const clock = { now: Date.parse("2026-11-02T12:00:00.000Z") };
+    const simulator = createSimulator({ ...CLIENT, seedSandbox: false, now: () => clock.now, ...options });
+    const call = async (method: string, path: string, init: { ip?: string; apiKey?: string; body?: unknown } = {}) => {
+      const headers: Record<string, string> = { "CF-Connecting-IP": init.ip ?? "203.0.113.1", "Content-Type": "application/json" };
+      if (init.apiKey) headers["X-API-KEY"] = init.apiKey;
+      const response = await simulator.fetch(new Request(`http://sim.test${path}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) }));
+      return { status: response.status, headers: response.headers, json: (await response.json()) as any };
+    };
+    const apiKey = async () => (await call("POST", "/auth", { ip: "198.51.100.250", body: CLIENT })).json.apiKey as string;
+    return { simulator, clock, call, apiKey };
+  }
+
+  it("PATCH /items/{id}: the 21st call in a minute from one address is a 429 with exactly Pluggy's three headers; other addresses and the next minute are not limited", async () => {
+    const { simulator, clock, call, apiKey } = ownSimulator();
+    const key = await apiKey();
+    const { item } = simulator.state.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} })).status);
+    // The first starts an update, the rest are refused as conflicts: every call counts.
+    expect(statuses).toEqual([200, ...Array<number>(19).fill(409)]);
+    clock.now += 15_000;
+    const limited = await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} });
+    expect(limited.status).toBe(429);
+    expect(limited.json).toEqual({ code: 429, message: "Too many requests, please try again later. (see Retry-After header in seconds)" });
+    const rateHeaders = [...limited.headers.keys()].filter((name) => /^(ratelimit|retry-after)/i.test(name)).sort();
+    expect(rateHeaders).toEqual(["ratelimit-limit", "ratelimit-reset", "retry-after"]);
+    expect(limited.headers.get("RateLimit-Limit")).toBe("20");
+    expect(limited.headers.get("RateLimit-Reset")).toBe("45");
+    expect(limited.headers.get("Retry-After")).toBe("60");
+
+    expect((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {}, ip: "203.0.113.2" })).status).toBe(409);
+    expect((await call("GET", `/items/${item.id}`, { apiKey: key })).status).toBe(200);
+    clock.now += 45_000;
+    expect((await call("PATCH", `/items/${item.id}`, { apiKey: key, body: {} })).status).not.toBe(429);
+  });
+
+  it("POST /auth: 360 a minute per address", async () => {
+    const { call } = ownSimulator();
+    for (let i = 0; i < 360; i++) expect((await call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+    const limited = await call("POST", "/auth", { body: CLIENT });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("RateLimit-Limit")).toBe("360");
+    expect((await call("POST", "/auth", { body: CLIENT, ip: "203.0.113.9" })).status).toBe(200);
+  });
+
+  it("GET /transactions, /transactions/{id} and /v2/transactions share 360 a minute per address; /accounts has its own 360; unlisted endpoints are not limited", async () => {
+    const { simulator, call, apiKey } = ownSimulator();
+    const key = await apiKey();
+    const { item, accounts, transactions } = simulator.state.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 1 });
+    const accountId = accounts[0]?.id ?? "";
+    const paths = [`/transactions?accountId=${accountId}`, `/v2/transactions?accountId=${accountId}`, `/transactions/${transactions[0]?.id}`];
+    for (let i = 0; i < 360; i++) expect((await call("GET", paths[i % 3] ?? "", { apiKey: key })).status).toBe(200);
+    for (const path of paths) expect((await call("GET", path, { apiKey: key })).status).toBe(429);
+
+    for (let i = 0; i < 360; i++) expect((await call("GET", i % 2 ? `/accounts?itemId=${item.id}` : `/accounts/${accountId}`, { apiKey: key })).status).toBe(200);
+    expect((await call("GET", `/accounts?itemId=${item.id}`, { apiKey: key })).status).toBe(429);
+
+    for (let i = 0; i < 400; i++) expect((await call("GET", "/categories/19050001", { apiKey: key })).status).toBe(200);
+  });
+
+  it("are lifted by `rateLimits: false` (option or PUT /__sim/config), for load runs from one address", async () => {
+    const off = ownSimulator({ rateLimits: false });
+    for (let i = 0; i < 400; i++) expect((await off.call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+
+    const on = ownSimulator();
+    const config = await on.call("PUT", "/__sim/config", { body: { rateLimits: false } });
+    expect(config.json.config.rateLimits).toBe(false);
+    for (let i = 0; i < 400; i++) expect((await on.call("POST", "/auth", { body: CLIENT })).status).toBe(200);
+  });
+
+  it("the Worker reads SIM_RATE_LIMITS=off (how the bench and the reliability suite start it)", async () => {
+    const worker = (await import("../src/index.ts")).default;
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined } as unknown as ExecutionContext;
+    const response = await worker.fetch(new Request("http://sim.test/__sim/config"), { SIM_CLIENT_ID: CLIENT.clientId, SIM_CLIENT_SECRET: CLIENT.clientSecret, SIM_RATE_LIMITS: "off" }, ctx);
+    expect(((await response.json()) as any).config.rateLimits).toBe(false);
+  });
+});
+
 describe("transactions by id", () => {
   it("PATCH sets a known category and refuses an unknown one", async () => {
     const { transactionIds } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 1 });
@@ -239,12 +369,48 @@ describe("transactions by id", () => {
 });
 
 describe("GET /categories", () => {
-  it("serves the two-level tree in a page envelope", async () => {
+  it("serves exactly the response Pluggy's GET /categories gave (130 categories, three levels)", async () => {
     const { status, json } = await pluggy("/categories");
     expect(status).toBe(200);
-    expect(json.results).toHaveLength(PLUGGY_CATEGORIES.length);
-    expect(json.results).toContainEqual({ id: "05080000", description: "Transfer - TED", descriptionTranslated: "Transferência - TED", parentId: "05000000", parentDescription: "Transfers" });
-    for (const category of json.results) expect(category.id).toMatch(/^\d{8}$/);
+    expect(json).toEqual(recordedCategories);
+    expect(json).toMatchObject({ total: 130, totalPages: 1, page: 1 });
+    // Facts of the real tree the invented one got wrong.
+    expect(json.results).toContainEqual({ id: "19050001", description: "Gas stations", descriptionTranslated: "Postos de gasolina", parentId: "19050000", parentDescription: "Automotive" });
+    expect(json.results).toContainEqual({ id: "19050000", description: "Automotive", descriptionTranslated: "Serviços automotivos", parentId: "19000000", parentDescription: "Transportation" });
+    expect(json.results).toContainEqual({ id: "03050000", description: "Margin", descriptionTranslated: "Ajuste de margem", parentId: "03000000", parentDescription: "Investments" });
+    // A root has no parentId key at all.
+    expect(json.results).toContainEqual({ id: "19000000", description: "Transportation", descriptionTranslated: "Transporte" });
+  });
+
+  it("serves one category by id, at any depth; 404 for an unknown id", async () => {
+    expect((await pluggy("/categories/05090004")).json).toEqual({
+      id: "05090004",
+      description: "Third party transfer - PIX",
+      descriptionTranslated: "Transferência para terceiros - PIX",
+      parentId: "05090000",
+      parentDescription: "Third party transfers",
+    });
+    expect((await pluggy("/categories/19059999")).status).toBe(404);
+  });
+
+  it("PATCH /transactions/{id} accepts a third-level id and names it", async () => {
+    const { transactionIds } = await sim.createItem({ clientUserId: newUser(), accounts: 1, transactionsPerAccount: 1 });
+    const id = transactionIds[0] ?? "";
+    const answer = await pluggy(`/transactions/${id}`, { method: "PATCH", body: { categoryId: "19050001" } });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ id, categoryId: "19050001", category: "Gas stations" });
+  });
+
+  it("generates transactions under the real ids that mean what they describe", async () => {
+    const { accounts } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 400 });
+    const categoryOf = new Map<string, string>();
+    for (const account of accounts) {
+      for (const t of (await pluggy(`/v2/transactions?accountId=${account.id}`)).json.results) categoryOf.set(String(t.description).replace(/\d{4}/g, "####"), t.categoryId);
+    }
+    expect(categoryOf.get("POSTO IPIRANGA ####")).toBe("19050001");
+    expect(categoryOf.get("REND PAGO APLIC AUT MAIS")).toBe("03060000");
+    expect(categoryOf.get("IOF ADICIONAL")).toBe("15030000");
+    expect(categoryOf.get("PAG BOLETO SABESP")).toBe("17020001");
   });
 });
 
@@ -307,6 +473,8 @@ describe("control API", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("RateLimit-Reset")).toBe("7");
     expect(limited.headers.get("Retry-After")).toBe("60");
+    expect(limited.headers.get("RateLimit-Limit")).toEqual(expect.any(String));
+    expect(limited.headers.has("RateLimit-Remaining")).toBe(false);
     expect(limited.json).toMatchObject({ code: 429, message: expect.stringContaining("Retry-After") });
     await sim.clearFault(id);
     expect((await pluggy(`/items/${item.id}`)).status).toBe(200);

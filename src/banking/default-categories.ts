@@ -1,6 +1,7 @@
 /**
  * The default local category tree seeded by `npm run dev` (and importable from the console), each
- * mapped to Pluggy's common category id. Ids are fixed so seeding is idempotent.
+ * mapped to the id in Pluggy's real category tree that means the same thing — at any depth: "Fuel" is
+ * `19050001` "Gas stations", not its parent `19050000` "Automotive". Ids are fixed so seeding is idempotent.
  */
 export interface DefaultCategory {
   id: string;
@@ -23,7 +24,7 @@ export const DEFAULT_CATEGORIES: DefaultCategory[] = [
   { id: id(9), name: "Delivery", parentId: id(6), pluggyCategoryId: "11020000" },
   { id: id(10), name: "Transportation", parentId: null, pluggyCategoryId: "19000000" },
   { id: id(11), name: "Ride-hailing", parentId: id(10), pluggyCategoryId: "19010000" },
-  { id: id(12), name: "Fuel", parentId: id(10), pluggyCategoryId: "19050000" },
+  { id: id(12), name: "Fuel", parentId: id(10), pluggyCategoryId: "19050001" },
   { id: id(13), name: "Health", parentId: null, pluggyCategoryId: "18000000" },
   { id: id(14), name: "Pharmacy", parentId: id(13), pluggyCategoryId: "18020000" },
   { id: id(15), name: "Shopping", parentId: null, pluggyCategoryId: "08000000" },
@@ -40,7 +41,19 @@ export const DEFAULT_CATEGORIES: DefaultCategory[] = [
   { id: id(26), name: "Other", parentId: null, pluggyCategoryId: "99999999" },
 ];
 
-/** Idempotent SQL that inserts the default tree and its mappings (existing rows are left alone). */
+/**
+ * Mappings an earlier version of this tree seeded onto the wrong Pluggy id. Seeding moves a default
+ * category off the old id only while it still holds it, so a mapping an operator chose is left alone.
+ */
+export const DEFAULT_MAPPING_CORRECTIONS: ReadonlyArray<{ categoryId: string; from: string; to: string }> = [
+  // "Fuel" was mapped to "Automotive" (the parent of gas stations, parking, tolls, repairs...).
+  { categoryId: id(12), from: "19050000", to: "19050001" },
+];
+
+/**
+ * Idempotent SQL that inserts the default tree and its mappings (existing rows are left alone), then
+ * applies DEFAULT_MAPPING_CORRECTIONS to databases an earlier seed filled.
+ */
 export function defaultCategoriesSql(now: string): string {
   const quote = (value: string | null) => (value === null ? "NULL" : `'${value.replaceAll("'", "''")}'`);
   const lines = DEFAULT_CATEGORIES.map(
@@ -51,6 +64,11 @@ export function defaultCategoriesSql(now: string): string {
     if (c.pluggyCategoryId === null) continue;
     lines.push(
       `INSERT OR IGNORE INTO category_mappings (category_id, pluggy_category_id, created_at, updated_at) VALUES (${quote(c.id)}, ${quote(c.pluggyCategoryId)}, ${quote(now)}, ${quote(now)});`,
+    );
+  }
+  for (const fix of DEFAULT_MAPPING_CORRECTIONS) {
+    lines.push(
+      `UPDATE category_mappings SET pluggy_category_id = ${quote(fix.to)}, updated_at = ${quote(now)} WHERE category_id = ${quote(fix.categoryId)} AND pluggy_category_id = ${quote(fix.from)};`,
     );
   }
   return lines.join("\n") + "\n";

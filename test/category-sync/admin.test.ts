@@ -228,6 +228,19 @@ describe("Pluggy categories and mappings", () => {
     expect(await db().query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, category.id) })).toBeUndefined();
   });
 
+  it("PUT accepts any id in Pluggy's tree at any depth (a third-level one too) and refuses a well-formed id Pluggy does not have", async () => {
+    const headers = await admin();
+    const category = await makeCategory({ name: "Concerts in test" });
+    const put = await call(`/api/admin/category-mappings/${category.id}/`, { method: "PUT", headers, json: { pluggy_category_id: "07040003" } });
+    expect(put.status).toBe(200);
+    expect((await body(put)).data).toMatchObject({ pluggy_category_id: "07040003", pluggy_category_name: "Cinema, theater and concerts" });
+    const missing = await call(`/api/admin/category-mappings/${category.id}/`, { method: "PUT", headers, json: { pluggy_category_id: "07040009" } });
+    expect(missing.status).toBe(400);
+    expect((await body(missing)).error.code).toBe("validation_error");
+    // Leave Pluggy's tree unmapped for the import test.
+    expect((await call(`/api/admin/category-mappings/${category.id}/`, { method: "DELETE", headers })).status).toBe(204);
+  });
+
   it("PUT/DELETE 404 for an unknown category", async () => {
     const headers = await admin();
     const id = crypto.randomUUID();
@@ -253,6 +266,11 @@ describe("Pluggy categories and mappings", () => {
     expect(food.parent_id).toBeNull();
     const restaurants = (await body(await call(`/api/admin/categories/${await categoryIdForPluggy(PLUGGY.restaurants)}/`, { headers }))).data;
     expect(restaurants.parent_id).toBe(food.id);
+    // Three levels: Gas stations under Automotive under Transportation.
+    const automotive = (await body(await call(`/api/admin/categories/${await categoryIdForPluggy("19050000")}/`, { headers }))).data;
+    const gas = (await body(await call(`/api/admin/categories/${await categoryIdForPluggy("19050001")}/`, { headers }))).data;
+    expect(gas).toMatchObject({ name: "Gas stations", pluggy_category_id: "19050001", parent_id: automotive.id });
+    expect(automotive.parent_id).toBe(await categoryIdForPluggy("19000000"));
 
     const second = (await body(await call("/api/admin/category-mappings/import-pluggy", { method: "POST", headers }))).data;
     expect(second).toEqual({ total: result.total, created: 0, existing: result.total });
