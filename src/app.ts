@@ -4,7 +4,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, errorBody, type ErrorCode } from "./platform/errors.ts";
+import { AppError, ConfigurationError, errorBody, type ErrorCode } from "./platform/errors.ts";
 import { createLogger } from "./platform/logger.ts";
 import { accessLog, corsForAllowedOrigins, requireJsonBody } from "./platform/middleware.ts";
 import { createRouter } from "./platform/openapi.ts";
@@ -68,7 +68,13 @@ export function createApp() {
       const message = malformed ? "request body is not valid JSON" : error.message || code;
       return c.json(errorBody(code, message, requestId), error.status as ContentfulStatusCode);
     }
-    (c.get("logger") ?? createLogger({ request_id: requestId })).error("unhandled error", {
+    const logger = c.get("logger") ?? createLogger({ request_id: requestId });
+    if (error instanceof ConfigurationError) {
+      // The operator's problem, named in the log; the caller learns only that it is ours.
+      logger.error("configuration error", { error: error.message });
+      return c.json(errorBody("internal_error", "internal error", requestId), 500);
+    }
+    logger.error("unhandled error", {
       error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
     });
     return c.json(errorBody("internal_error", "internal error", requestId), 500);
