@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -9,6 +8,7 @@ import { createLogger } from "./platform/logger.ts";
 import { accessLog, corsForAllowedOrigins, requireJsonBody } from "./platform/middleware.ts";
 import { createRouter } from "./platform/openapi.ts";
 import { renderApiReference } from "./platform/api-reference.page.tsx";
+import { swaggerUiPage } from "./platform/swagger-ui.page.ts";
 import { healthRoutes } from "./platform/health.routes.ts";
 import { bankingRoutes } from "./banking/banking.index.ts";
 import { connectRoutes } from "./connect/connect.index.ts";
@@ -115,7 +115,7 @@ export function createApp() {
   };
   app.doc31("/openapi.json", openApiConfig);
   app.get("/docs", (c) => c.html(renderApiReference(app.getOpenAPI31Document(openApiConfig) as unknown as Record<string, unknown>)));
-  app.get("/docs/swagger", swaggerUI({ url: "/openapi.json" }));
+  app.get("/docs/swagger", (c) => swaggerUiPage(c, "/openapi.json"));
 
   return routes;
 }
