@@ -24,7 +24,8 @@ const patchRoute = createRoute({
   summary: "Set or clear a transaction's category (saved now, synced to Pluggy through the queue)",
   description:
     "Saves the choice locally first, then syncs it to Pluggy (`PATCH /transactions/{pluggy_id}` with the mapped `categoryId`) through the category-sync queue. " +
-    "`category_sync.status` is `pending` when a sync was queued, or `skipped` with a reason: the transaction has no Pluggy id, the category has no Pluggy mapping, or the category was cleared. " +
+    "`category_sync.status` is `pending` when a sync was queued, or `skipped` with a reason (`reason_code` `no_pluggy_id`, `no_pluggy_mapping` or `category_cleared`, and `reason`, a short sentence). " +
+    "A sync that later fails says why the same way (`rejected_by_pluggy`, `pluggy_unavailable`, ...); Pluggy's own error text is only on the admin API. " +
     "Rapid changes coalesce: only the last one reaches Pluggy. Rate limited per user (429 with Retry-After).",
   security: [{ bearerAuth: [] }],
   middleware: [requireUser, categoryChangeLimit, writeSession] as const,
