@@ -10,7 +10,7 @@ import { sim } from "../helpers/simulator.ts";
 import { nowSeconds, signToken, unsignedToken } from "./support.ts";
 
 /*
- * The authentication and ownership matrix for every user route (contract §2, §1 "another user's
+ * The authentication and ownership matrix for every user route (bearer JWTs; "another user's
  * resource answers exactly like a missing one").
  *
  * ADDING A ROUTE: add one row to USER_ROUTES (or PUBLIC_ROUTES if it is not JWT-authenticated). The
