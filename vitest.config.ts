@@ -1,6 +1,8 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { experimental_readRawConfig } from "wrangler";
 import { createSimulator } from "./simulator/src/sim.app.ts";
+import { createJwksServer, JWKS_HOST } from "./test/helpers/jwks-server.ts";
 
 const migrations = await readD1Migrations("./migrations");
 
@@ -16,6 +18,21 @@ const pluggySimulator = createSimulator({
   rateLimits: false,
 });
 
+/** A stand-in identity provider's JWKS endpoint (counts its fetches); tests reach it at http://jwks.test. */
+const jwksServer = createJwksServer();
+
+/**
+ * The `[vars]` of every environment as wrangler.toml declares them (the bindings below override some for
+ * the tests), so the suite can check the deployed configuration itself (test/platform/production-config.test.ts).
+ */
+const { rawConfig } = experimental_readRawConfig({ config: "./wrangler.toml" });
+const deployedVars: Record<string, Record<string, string>> = { production: stringVars(rawConfig.vars) };
+for (const [name, environment] of Object.entries(rawConfig.env ?? {})) deployedVars[name] = stringVars((environment as { vars?: unknown }).vars);
+
+function stringVars(vars: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+}
+
 /**
  * Tests run inside workerd against real local D1, R2 and Queues (Miniflare). Pluggy is the only
  * thing faked: outbound requests go to the project's Pluggy simulator, running here in Node.
@@ -27,7 +44,9 @@ export default defineConfig({
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: migrations,
+          TEST_DEPLOYED_VARS: deployedVars,
           AUTH_JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789",
+          CONSOLE_SESSION_SECRET: "test-console-session-secret-0123456789abcdef",
           PLUGGY_API_URL: "http://pluggy.test",
           PLUGGY_CLIENT_ID: "sim-client-id",
           PLUGGY_CLIENT_SECRET: "sim-client-secret",
@@ -44,7 +63,8 @@ export default defineConfig({
         outboundService: (request) => {
           const url = new URL(request.url);
           if (url.hostname === "pluggy.test") return pluggySimulator.fetch(request as unknown as Request);
-          return new Response(`outbound request to ${url.origin} refused in tests: only http://pluggy.test (the Pluggy simulator) is reachable`, { status: 502 });
+          if (url.hostname === JWKS_HOST) return jwksServer.fetch(request as unknown as Request);
+          return new Response(`outbound request to ${url.origin} refused in tests: only http://pluggy.test (the Pluggy simulator) and http://${JWKS_HOST} (a JWKS) are reachable`, { status: 502 });
         },
         queueConsumers: {
           // An entry here replaces wrangler.toml's whole consumer entry (shallow merge, no DLQ and default

@@ -1,14 +1,15 @@
 /**
  * `npm run dev`: everything a new machine needs, with no Cloudflare or Pluggy account.
- *  1. creates .dev.vars from .dev.vars.example when missing (development-only values);
+ *  1. creates .dev.vars from .dev.vars.example when missing (development-only values), and adds to an
+ *     older .dev.vars the keys a newer version needs (see ensureDevVars), so no manual step is needed;
  *  2. applies D1 migrations to the local database and seeds the default category tree;
  *  3. starts the Pluggy simulator on :8788 when PLUGGY_API_URL points at it (the default);
  *  4. starts `wrangler dev` on :8787 (local D1, R2, Queues) and fires the sweeper cron every minute,
  *     since local dev has no cron scheduler of its own.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { readDevVars } from "./lib/dev-vars.ts";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { ensureDevVars, readDevVars } from "./lib/dev-vars.ts";
 import { simulatorDevArgs } from "./lib/simulator.ts";
 import { defaultCategoriesSql } from "../src/banking/default-categories.ts";
 
@@ -28,10 +29,9 @@ function run(command: string, args: string[], options: { quiet?: boolean } = {})
   }
 }
 
-if (!existsSync(".dev.vars")) {
-  copyFileSync(".dev.vars.example", ".dev.vars");
-  console.log("• created .dev.vars from .dev.vars.example (development-only values)");
-}
+const created = ensureDevVars();
+if (created.created) console.log("• created .dev.vars from .dev.vars.example (development-only values)");
+if (created.added.length > 0) console.log(`• added ${created.added.join(", ")} to .dev.vars (from .dev.vars.example)`);
 const vars = readDevVars();
 
 console.log("• applying D1 migrations to the local database");

@@ -1,14 +1,14 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AppError, errorBody, type ErrorCode } from "./platform/errors.ts";
+import { AppError, ConfigurationError, errorBody, type ErrorCode } from "./platform/errors.ts";
 import { createLogger } from "./platform/logger.ts";
 import { accessLog, corsForAllowedOrigins, requireJsonBody } from "./platform/middleware.ts";
 import { createRouter } from "./platform/openapi.ts";
 import { renderApiReference } from "./platform/api-reference.page.tsx";
+import { swaggerUiPage } from "./platform/swagger-ui.page.ts";
 import { healthRoutes } from "./platform/health.routes.ts";
 import { bankingRoutes } from "./banking/banking.index.ts";
 import { connectRoutes } from "./connect/connect.index.ts";
@@ -68,7 +68,13 @@ export function createApp() {
       const message = malformed ? "request body is not valid JSON" : error.message || code;
       return c.json(errorBody(code, message, requestId), error.status as ContentfulStatusCode);
     }
-    (c.get("logger") ?? createLogger({ request_id: requestId })).error("unhandled error", {
+    const logger = c.get("logger") ?? createLogger({ request_id: requestId });
+    if (error instanceof ConfigurationError) {
+      // The operator's problem, named in the log; the caller learns only that it is ours.
+      logger.error("configuration error", { error: error.message });
+      return c.json(errorBody("internal_error", "internal error", requestId), 500);
+    }
+    logger.error("unhandled error", {
       error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
     });
     return c.json(errorBody("internal_error", "internal error", requestId), 500);
@@ -109,7 +115,7 @@ export function createApp() {
   };
   app.doc31("/openapi.json", openApiConfig);
   app.get("/docs", (c) => c.html(renderApiReference(app.getOpenAPI31Document(openApiConfig) as unknown as Record<string, unknown>)));
-  app.get("/docs/swagger", swaggerUI({ url: "/openapi.json" }));
+  app.get("/docs/swagger", (c) => swaggerUiPage(c, "/openapi.json"));
 
   return routes;
 }

@@ -5,6 +5,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Each wrangler.toml environment's `[vars]` as declared (production = the top level). */
+      TEST_DEPLOYED_VARS: Record<string, Record<string, string>>;
     }
     interface GlobalProps {
       mainModule: typeof mainModule;

@@ -138,6 +138,8 @@ async function waitReady(instance: Instance, path: string, timeoutMs: number): P
 /** Development-only secrets, fresh for every run (never the developer's .dev.vars). */
 export interface Secrets {
   AUTH_JWT_SECRET: string;
+  /** The operator console's own key (its CSRF tokens); never the JWT secret. */
+  CONSOLE_SESSION_SECRET: string;
   PLUGGY_CLIENT_ID: string;
   PLUGGY_CLIENT_SECRET: string;
   /** Comma-separated: the first key signs, the second exercises rotation. */
@@ -149,6 +151,7 @@ export function freshSecrets(): Secrets {
   const hex = (n: number) => randomBytes(n).toString("hex");
   return {
     AUTH_JWT_SECRET: `bench-jwt-${hex(24)}`,
+    CONSOLE_SESSION_SECRET: `bench-console-${hex(24)}`,
     PLUGGY_CLIENT_ID: "sim-client-id",
     PLUGGY_CLIENT_SECRET: `sim-secret-${hex(8)}`,
     PLUGGY_WEBHOOK_SECRET: `bench-webhook-${hex(16)},bench-webhook-old-${hex(16)}`,
@@ -279,7 +282,8 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
       envFile: appEnv,
       stateRoot,
       readyPath: "/healthz",
-      vars: { PLUGGY_API_URL: simUrl, ...options.appVars },
+      // Production's wrangler.toml lists no localhost origin; a local stack allows what `npm run dev` does.
+      vars: { PLUGGY_API_URL: simUrl, ALLOWED_ORIGINS: `http://localhost:5173,${appUrl}`, ...options.appVars },
       extraArgs: ["--test-scheduled"],
     });
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
- * Category sync: 1,000 category changes (`PATCH /api/banking/transactions/{id}/`, concurrency 16) on
- * the initial-sync item's transactions, with the simulator answering every Pluggy call 20 ms late,
+ * Category sync: 1,000 category changes (`PATCH /api/banking/transactions/{id}/`, concurrency 16) spread
+ * over 20 users (50 each, as real traffic is: the API limits category changes per user to 120 a minute),
+ * each with a freshly synced item, with the simulator answering every Pluggy call 20 ms late,
  * timed from the first change until no sync job is pending (each one PATCHed to Pluggy). Then 10
  * rapid changes to one transaction must reach Pluggy as at most 2 calls (counted at the simulator).
  * Production timing: the first send is held CATEGORY_SYNC_SEND_DELAY_SECONDS (default 5 s) so rapid
@@ -17,6 +18,8 @@ export const CATEGORY_SYNC_GOALS = [
 ];
 
 const CHANGES = 1_000;
+const USERS = 20;
+const CHANGES_PER_USER = CHANGES / USERS;
 const CONCURRENCY = 16;
 const MAX_WAIT_MS = 120_000;
 
@@ -33,6 +36,38 @@ async function firstTransactions(base: string, headers: Record<string, string>, 
     if (!cursor) break;
   }
   return out.slice(0, count);
+}
+
+/**
+ * USERS users, each with an item of CHANGES_PER_USER transactions at the simulator, registered through
+ * the API (which queues its first sync); returns each user's headers and transactions once all are listed.
+ */
+async function usersWithTransactions(ctx: BenchContext, sim: SimClient): Promise<Array<{ headers: Record<string, string>; rows: Tx[] }>> {
+  const run = crypto.randomUUID().slice(0, 8);
+  const users = await Promise.all(
+    Array.from({ length: USERS }, async (_, u) => {
+      const userId = `bench-category-user-${run}-${u}`;
+      const headers = await bearer(ctx.secrets, userId);
+      const created = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: CHANGES_PER_USER });
+      const registered = await api(ctx.app.url, "/api/banking/items/", { method: "POST", headers, json: { item_id: created.item.id } });
+      expectStatus(registered, [200, 201], "item registration");
+      return { headers, itemId: created.item.id };
+    }),
+  );
+  return Promise.all(
+    users.map(async ({ headers, itemId }) => ({
+      headers,
+      rows: await pollUntil(
+        async () => {
+          const rows = await firstTransactions(ctx.app.url, headers, itemId, CHANGES_PER_USER);
+          return rows.length === CHANGES_PER_USER ? rows : undefined;
+        },
+        MAX_WAIT_MS,
+        250,
+        "the category-sync users' items synced",
+      ),
+    })),
+  );
 }
 
 async function pendingJobs(ctx: BenchContext, admin: Record<string, string>): Promise<boolean> {
@@ -68,11 +103,14 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
   if (mapped.length < 3) throw new Error(`need 3 mapped categories, found ${mapped.length}`);
   const [catA = "", catB = "", catC = ""] = mapped;
 
-  const rows = await firstTransactions(ctx.app.url, headers, synced.itemId, CHANGES + 1);
-  if (rows.length < CHANGES + 1) throw new Error(`item has ${rows.length} transactions, need ${CHANGES + 1}`);
-  const batch = rows.slice(0, CHANGES);
-  const single = rows[CHANGES];
+  const [single] = await firstTransactions(ctx.app.url, headers, synced.itemId, 1);
   if (!single?.pluggy_id) throw new Error("transaction without a Pluggy id");
+  const users = await usersWithTransactions(ctx, sim);
+  // Change i belongs to user i mod USERS: every user's changes are spread over the whole load.
+  const change = (i: number) => {
+    const user = users[i % USERS];
+    return { headers: user?.headers ?? {}, tx: user?.rows[Math.floor(i / USERS)] };
+  };
 
   await sim.config({ latencyMs: 20 });
   const patchesBefore = (await sim.requests({ path: "^/transactions/", method: "PATCH" })).length;
@@ -82,7 +120,10 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
     concurrency: CONCURRENCY,
     count: CHANGES,
     maxMs: 120_000,
-    request: (i) => ({ method: "PATCH", path: `/api/banking/transactions/${batch[i]?.id ?? ""}/`, headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify({ category: catA }) }),
+    request: (i) => {
+      const { headers: userHeaders, tx } = change(i);
+      return { method: "PATCH", path: `/api/banking/transactions/${tx?.id ?? ""}/`, headers: { ...userHeaders, "Content-Type": "application/json" }, body: JSON.stringify({ category: catA }) };
+    },
   });
   const acceptedMs = Date.now() - started;
   const ok = load.statuses.get(200) ?? 0;
@@ -98,7 +139,7 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
   const pluggyCalls = (await sim.requests({ path: "^/transactions/", method: "PATCH" })).length - patchesBefore;
   const [syncedJobs, failedJobs, deadJobs] = [await countJobs(ctx, admin, "synced"), await countJobs(ctx, admin, "failed"), await countJobs(ctx, admin, "dead")];
 
-  ctx.report.row(phase, "changes accepted", `${ok} in ${(acceptedMs / 1000).toFixed(1)} s`, `concurrency ${CONCURRENCY}, simulator latency 20 ms`);
+  ctx.report.row(phase, "changes accepted", `${ok} in ${(acceptedMs / 1000).toFixed(1)} s`, `${USERS} users × ${CHANGES_PER_USER}, concurrency ${CONCURRENCY}, simulator latency 20 ms`);
   ctx.report.latency(phase, "PATCH", summarize(load.latencies));
   ctx.report.row(phase, "first change → none pending", drainedMs === undefined ? `not drained in ${MAX_WAIT_MS / 1000} s` : `${(elapsedMs / 1000).toFixed(1)} s`, `jobs synced ${syncedJobs}, failed ${failedJobs}, dead ${deadJobs}; Pluggy PATCHes ${pluggyCalls}`);
   ctx.report.row(phase, "sync throughput", `${fixed((CHANGES / elapsedMs) * 1000, 1)} changes/s`, "including the coalescing hold before the first send");

@@ -10,10 +10,12 @@ X-Webhook-Token header); a webhookUrl on an item or connect token does not.
 
   webhooks register --url <public https url> [--event all]
       Subscribe the URL (normally https://<host>/api/banking/pluggy/webhook/) to every event (default "all").
+      The instance accepts only a URL on its PLUGGY_WEBHOOK_URL origin (its own origin when that is unset),
+      so the token never goes anywhere else.
   webhooks list [--json]
       Subscriptions at Pluggy (Pluggy never shows their headers).
   webhooks delete <id>
-      Remove a subscription.
+      Remove a subscription (the id is the UUID that list shows).
 
 common: --api <instance base url> --token <admin jwt> (or FINANCE_HUB_URL / FINANCE_HUB_ADMIN_TOKEN)
         (here --url is the webhook's URL, so the instance is --api)
@@ -80,6 +82,9 @@ export const webhooksCommand: Command = {
     if (action === "delete") {
       const [id, extra] = rest;
       if (!id || extra) throw new CliError("usage: npm run ops -- webhooks delete <id>", EXIT.usage);
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+        throw new CliError(`not a webhook id: ${id} (Pluggy's ids are UUIDs; see npm run ops -- webhooks list)`, EXIT.usage);
+      }
       await api(await connect(), "DELETE", `/api/admin/pluggy-webhooks/${encodeURIComponent(id)}/`);
       console.log(`deleted ${id}`);
       return EXIT.ok;

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { CATEGORY_SYNC_REASON_CODES } from "../category-sync/category-sync.reasons.ts";
 
 /*
  * The contract's resource shapes (section 4), defined once: they document the responses in OpenAPI
@@ -14,7 +15,11 @@ export const categoryRefSchema = z.object({ id: z.string(), name: z.string() }).
 export const categorySyncSchema = z
   .object({
     status: z.enum(["pending", "synced", "skipped", "failed", "dead"]),
-    reason: z.string().nullable(),
+    reason_code: z
+      .enum(CATEGORY_SYNC_REASON_CODES)
+      .nullable()
+      .openapi({ description: "Why the change is skipped, failed or dead, as a stable code (null otherwise). Pluggy's own error text is only on the admin API." }),
+    reason: z.string().nullable().openapi({ description: "The same reason as a short sentence (null when there is none)" }),
     attempts: z.number().int(),
     updated_at: isoInstant,
   })

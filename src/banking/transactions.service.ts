@@ -5,6 +5,7 @@ import { categories, categorySyncJobs, transactions, type CategorySyncJobRow, ty
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import { formatMinor } from "../platform/money.ts";
 import type { TransactionDto } from "./banking.schemas.ts";
+import { jobReason, skippedReason } from "../category-sync/category-sync.reasons.ts";
 
 export interface TransactionFilters {
   accountId?: string;
@@ -27,13 +28,17 @@ export function foldForSearch(text: string): string {
   return text.normalize("NFD").replace(/\p{Diacritic}/gu, "").toLowerCase();
 }
 
-/** Builds the contract's `category_sync` from the outbox job, or the skip recorded on the transaction. */
+/**
+ * Builds the contract's `category_sync` from the outbox job, or the skip recorded on the transaction.
+ * The reason is a code and a sentence of ours; Pluggy's own text (the job's `last_error`) is admin-only.
+ */
 function categorySyncOf(row: TransactionRow, job: CategorySyncJobRow | undefined): TransactionDto["category_sync"] {
   const skippedAt = row.categorySyncSkippedAt;
   if (job && (!skippedAt || job.updatedAt >= skippedAt)) {
-    return { status: job.status, reason: job.status === "synced" || job.status === "pending" ? null : job.lastError, attempts: job.attempts, updated_at: job.updatedAt };
+    const why = job.status === "failed" || job.status === "dead" ? jobReason(job.status, job.lastError) : { reason_code: null, reason: null };
+    return { status: job.status, ...why, attempts: job.attempts, updated_at: job.updatedAt };
   }
-  if (skippedAt) return { status: "skipped", reason: row.categorySyncSkipReason, attempts: 0, updated_at: skippedAt };
+  if (skippedAt) return { status: "skipped", ...skippedReason(row.categorySyncSkipReason), attempts: 0, updated_at: skippedAt };
   return null;
 }
 

@@ -7,13 +7,14 @@ import { newId } from "../platform/ids.ts";
 import type { Logger } from "../platform/logger.ts";
 import { counterIncrement } from "../platform/metrics.ts";
 import { SWEEP_AFTER_MS } from "./category-sync.config.ts";
+import { CATEGORY_SYNC_REASONS } from "./category-sync.reasons.ts";
 import { CATEGORY_SYNC_METRICS, sendSyncMessages } from "./sync-jobs.service.ts";
 
 /** Why a category change was not sent to Pluggy (shown as `category_sync.reason` with status `skipped`). */
 export const SKIP_REASONS = {
-  noPluggyId: "transaction has no Pluggy id",
-  noMapping: "category has no Pluggy mapping",
-  cleared: "category cleared",
+  noPluggyId: CATEGORY_SYNC_REASONS.no_pluggy_id,
+  noMapping: CATEGORY_SYNC_REASONS.no_pluggy_mapping,
+  cleared: CATEGORY_SYNC_REASONS.category_cleared,
 } as const;
 export type SkipReason = (typeof SKIP_REASONS)[keyof typeof SKIP_REASONS];
 

@@ -11,6 +11,7 @@ import { notFound } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
 import { incrementCounter } from "../platform/metrics.ts";
 import { RETRY_SWEEP_AFTER_MS, SWEEP_AFTER_MS, SWEEP_BATCH_SIZE, SWEEP_MAX_BATCHES } from "./category-sync.config.ts";
+import { LOCAL_FAILURES } from "./category-sync.reasons.ts";
 
 /*
  * The category-sync outbox (`category_sync_jobs`, one row per transaction) and every move of its
@@ -34,7 +35,7 @@ export const CATEGORY_SYNC_METRICS = {
   requeued: "category_sync.requeued",
 } as const;
 
-export const MAPPING_GONE = "category has no Pluggy mapping";
+export const MAPPING_GONE = LOCAL_FAILURES.mappingGone;
 
 /** The message that asks the consumer to sync `job` at its current version. */
 export const messageFor = (job: Pick<CategorySyncJobRow, "id" | "transactionId" | "version">): CategorySyncMessage => ({
@@ -105,13 +106,13 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
   }
   const transaction = await db.query.transactions.findFirst({ columns: { id: true, categoryVersion: true }, where: eq(transactions.id, job.transactionId) });
   if (!transaction) {
-    await finish(db, message, { status: "failed", lastError: "transaction no longer exists" }, now());
+    await finish(db, message, { status: "failed", lastError: LOCAL_FAILURES.transactionGone }, now());
     return "failed";
   }
   if (transaction.categoryVersion > job.version) {
     // Unreachable while changes go through changeTransactionCategory (job and version move in one
     // batch); closed as failed rather than left pending for the sweeper to re-queue forever.
-    await finish(db, message, { status: "failed", lastError: "superseded by a newer change that was not synced" }, now());
+    await finish(db, message, { status: "failed", lastError: LOCAL_FAILURES.superseded }, now());
     return "failed";
   }
 

@@ -3,11 +3,19 @@ import { requireUser } from "../platform/auth.ts";
 import { bookmarkRequestHeaders, bookmarkResponseHeaders, writeSession } from "../platform/d1-session.ts";
 import { notFound } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { limitPerUser } from "../platform/rate-limit.ts";
 import { idParams, transactionSchema } from "../banking/banking.schemas.ts";
 import { getTransaction } from "../banking/transactions.service.ts";
 import { sendDelaySeconds } from "./category-sync.config.ts";
 import { transactionCategoryBody } from "./category-sync.schemas.ts";
 import { changeTransactionCategory } from "./category-change.service.ts";
+
+/** Generous: recategorizing is the app's everyday write (CATEGORY_CHANGE_RATE_LIMITER, per user and minute). */
+const categoryChangeLimit = limitPerUser({
+  limiter: (env) => env.CATEGORY_CHANGE_RATE_LIMITER,
+  action: "transactions.category",
+  message: "too many category changes; try again in a minute",
+});
 
 const patchRoute = createRoute({
   method: "patch",
@@ -16,10 +24,11 @@ const patchRoute = createRoute({
   summary: "Set or clear a transaction's category (saved now, synced to Pluggy through the queue)",
   description:
     "Saves the choice locally first, then syncs it to Pluggy (`PATCH /transactions/{pluggy_id}` with the mapped `categoryId`) through the category-sync queue. " +
-    "`category_sync.status` is `pending` when a sync was queued, or `skipped` with a reason: the transaction has no Pluggy id, the category has no Pluggy mapping, or the category was cleared. " +
-    "Rapid changes coalesce: only the last one reaches Pluggy.",
+    "`category_sync.status` is `pending` when a sync was queued, or `skipped` with a reason (`reason_code` `no_pluggy_id`, `no_pluggy_mapping` or `category_cleared`, and `reason`, a short sentence). " +
+    "A sync that later fails says why the same way (`rejected_by_pluggy`, `pluggy_unavailable`, ...); Pluggy's own error text is only on the admin API. " +
+    "Rapid changes coalesce: only the last one reaches Pluggy. Rate limited per user (429 with Retry-After).",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser, writeSession] as const,
+  middleware: [requireUser, categoryChangeLimit, writeSession] as const,
   request: {
     params: idParams,
     headers: bookmarkRequestHeaders,
@@ -31,6 +40,7 @@ const patchRoute = createRoute({
     401: errorResponses[401],
     404: errorResponses[404],
     415: errorResponses[415],
+    429: errorResponses[429],
   },
 });
 

@@ -6,6 +6,7 @@ import { bookmarkRequestHeaders, bookmarkResponseHeaders, writeSession } from ".
 import { splitList, type AppEnv } from "../platform/env.ts";
 import { AppError } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { connectionLimit } from "../platform/rate-limit.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { connectTokenBody, connectTokenSchema, registerItemBody } from "./connect.schemas.ts";
 import { createConnectToken } from "./connect-token.service.ts";
@@ -56,9 +57,10 @@ const registerItemRoute = createRoute({
   summary: "Register an item Pluggy Connect just created",
   description:
     "Reads the item from Pluggy and accepts it only if its `clientUserId` is the caller (else 404). 201 when newly registered, 200 when it already was the caller's " +
-    "(of concurrent registrations of one item exactly one answers 201). The first registration queues the item's first data sync (accounts and transactions); a repeat only refreshes the item's state.",
+    "(of concurrent registrations of one item exactly one answers 201). The first registration queues the item's first data sync (accounts and transactions); a repeat only refreshes the item's state. " +
+    "Rate limited per user (429 with Retry-After).",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser, writeSession] as const,
+  middleware: [requireUser, connectionLimit("items.register", "bank connection"), writeSession] as const,
   request: { headers: bookmarkRequestHeaders, body: { content: { "application/json": { schema: registerItemBody } }, required: true } },
   responses: {
     200: { ...jsonContent(dataOf(itemSchema), "Already registered to the caller"), headers: bookmarkResponseHeaders },
@@ -76,9 +78,9 @@ const refreshItemRoute = createRoute({
   path: "/items/{id}/refresh",
   tags: ["Connections"],
   summary: "Ask Pluggy to update one of the caller's items now",
-  description: "Pluggy `PATCH /items/{id}`. 202 with the item as Pluggy reports it (usually `UPDATING`). Pluggy's rate limit → 429 with Retry-After; its frequency or already-updating refusals → 409; both quote Pluggy's reason.",
+  description: "Pluggy `PATCH /items/{id}`. 202 with the item as Pluggy reports it (usually `UPDATING`). Pluggy's rate limit → 429 with Retry-After; its frequency or already-updating refusals → 409; both quote Pluggy's reason. Rate limited per user (429 with Retry-After).",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser, writeSession] as const,
+  middleware: [requireUser, connectionLimit("items.refresh", "item refresh"), writeSession] as const,
   request: { params: idParams, headers: bookmarkRequestHeaders },
   responses: {
     202: { ...jsonContent(dataOf(itemSchema), "Update started"), headers: bookmarkResponseHeaders },
@@ -94,9 +96,9 @@ const deleteItemRoute = createRoute({
   path: "/items/{id}",
   tags: ["Connections"],
   summary: "Delete one of the caller's items, at Pluggy and locally",
-  description: "Deletes at Pluggy first (already gone at Pluggy counts as deleted), then the item with its accounts, transactions and category-sync jobs. If Pluggy fails, local data is kept and the answer is 502/503.",
+  description: "Deletes at Pluggy first (already gone at Pluggy counts as deleted), then the item with its accounts, transactions and category-sync jobs. If Pluggy fails, local data is kept and the answer is 502/503. Rate limited per user (429 with Retry-After).",
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser, writeSession] as const,
+  middleware: [requireUser, connectionLimit("items.delete", "item deletion"), writeSession] as const,
   request: { params: idParams, headers: bookmarkRequestHeaders },
   responses: {
     204: { description: "Deleted", headers: bookmarkResponseHeaders },

@@ -2,23 +2,24 @@ import { createRoute } from "@hono/zod-openapi";
 import { createDb } from "../db/client.ts";
 import { requireAdmin, requireUser } from "../platform/auth.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
+import { connectionLimit } from "../platform/rate-limit.ts";
 import { erasureQueuedSchema, erasureUserParams } from "./erasure.schemas.ts";
 import { requestErasure } from "./erasure.service.ts";
 
 const WHAT_IS_ERASED =
   "Each of the user's items is deleted at Pluggy, then every local trace: items, accounts, transactions, category-sync jobs, " +
   "and the webhook events about their items with their raw bodies in R2. Runs in the background (queue); afterwards every list is empty for the user. " +
-  "Repeating the request is harmless. Connections the user makes after the request are kept.";
+  "Repeating the request is harmless: a repeat within 10 minutes of the last request answers 202 and queues nothing new. Connections the user makes after the request are kept.";
 
 const eraseMeRoute = createRoute({
   method: "delete",
   path: "/me",
   tags: ["Account"],
   summary: "Erase the caller: their items at Pluggy and all their data here",
-  description: WHAT_IS_ERASED,
+  description: `${WHAT_IS_ERASED} Rate limited per user (429 with Retry-After).`,
   security: [{ bearerAuth: [] }],
-  middleware: [requireUser] as const,
-  responses: { 202: jsonContent(dataOf(erasureQueuedSchema), "Erasure queued"), 401: errorResponses[401] },
+  middleware: [requireUser, connectionLimit("me.erase", "erasure")] as const,
+  responses: { 202: jsonContent(dataOf(erasureQueuedSchema), "Erasure queued"), 401: errorResponses[401], 429: errorResponses[429] },
 });
 
 const eraseUserRoute = createRoute({

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray } from "dr
 import { chunk, type Db } from "../db/client.ts";
 import { accounts, categorySyncJobs, erasureRequests, items, transactions, webhookEvents } from "../db/schema.ts";
 import type { Logger } from "../platform/logger.ts";
-import { counterIncrement } from "../platform/metrics.ts";
+import { counterIncrement, incrementCounter } from "../platform/metrics.ts";
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { RetryableError } from "../queues/consumer.ts";
@@ -41,26 +41,41 @@ export interface ErasureRequestDeps {
   logger: Logger;
 }
 
+/** A repeat of a request made less than this long ago changes nothing and queues nothing. */
+export const ERASURE_REPEAT_WINDOW_MS = 10 * 60_000;
+
 /**
- * Records (or renews) the user's erasure request as `queued` and queues `user.erase`. Renewing moves
- * `requested_at` forward, so everything created until now is covered. The send is best effort: the
- * request row is the durable record and the hourly job queues it again if the message never ran.
+ * Records (or renews) the user's erasure request as `queued` and queues `user.erase`; returns whether
+ * it did. A repeat within ERASURE_REPEAT_WINDOW_MS of the last request is answered the same by the
+ * API but changes nothing (one conditional upsert decides, so concurrent repeats cannot both queue).
+ * Renewing later moves `requested_at` forward, so everything created until then is covered. The send
+ * is best effort: the request row is the durable record and the hourly job queues it again if the
+ * message never ran.
  */
-export async function requestErasure(deps: ErasureRequestDeps, userId: string, now: Date = new Date()): Promise<void> {
+export async function requestErasure(deps: ErasureRequestDeps, userId: string, now: Date = new Date()): Promise<{ queued: boolean }> {
   const at = now.toISOString();
-  await deps.db.batch([
-    deps.db
-      .insert(erasureRequests)
-      .values({ userId, status: "queued", requestedAt: at, completedAt: null })
-      .onConflictDoUpdate({ target: erasureRequests.userId, set: { status: "queued", requestedAt: at, completedAt: null } }),
-    counterIncrement(deps.db, ERASURE_METRICS.requested, 1, now),
-  ]);
+  const repeatCutoff = new Date(now.getTime() - ERASURE_REPEAT_WINDOW_MS).toISOString();
+  const recorded = await deps.db
+    .insert(erasureRequests)
+    .values({ userId, status: "queued", requestedAt: at, completedAt: null })
+    .onConflictDoUpdate({
+      target: erasureRequests.userId,
+      set: { status: "queued", requestedAt: at, completedAt: null },
+      setWhere: lt(erasureRequests.requestedAt, repeatCutoff),
+    })
+    .returning({ userId: erasureRequests.userId });
+  if (recorded.length === 0) {
+    deps.logger.info("erasure already requested within the last 10 minutes; nothing new queued", { user_id: userId });
+    return { queued: false };
+  }
+  await incrementCounter(deps.db, ERASURE_METRICS.requested, 1, now);
   try {
     await deps.queue.send({ kind: "user.erase", userId });
   } catch (error) {
     deps.logger.error("could not queue an erasure; the hourly job will", { user_id: userId, error: error instanceof Error ? error.message : String(error) });
   }
   deps.logger.info("erasure requested", { user_id: userId });
+  return { queued: true };
 }
 
 /** HOURLY_CRON: queues again every erasure still `queued` an hour after it was asked for (a lost send, a dead message). */

@@ -2,8 +2,8 @@ import type { FC } from "hono/jsx";
 
 /*
  * A self-contained API reference rendered on the server from the OpenAPI document: no scripts, fonts or
- * CDN, so /docs works offline and behind strict networks. Swagger UI (which loads from a CDN) stays
- * available at /docs/swagger for trying requests interactively.
+ * CDN, so /docs works offline and behind strict networks. Swagger UI (a pinned version from a CDN,
+ * checked by Subresource Integrity) stays available at /docs/swagger for trying requests interactively.
  */
 
 type Json = Record<string, unknown>;

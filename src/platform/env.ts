@@ -9,6 +9,10 @@ export type AppBindings = CloudflareBindings & {
   AUTH_JWKS_URL?: string;
   AUTH_JWT_ISSUER?: string;
   AUTH_JWT_AUDIENCE?: string;
+  /** "true" keeps HS256 (AUTH_JWT_SECRET) tokens valid beside a JWKS; otherwise a JWKS is the only issuer. */
+  AUTH_ALLOW_HS256?: string;
+  /** Longest token lifetime (`exp − iat`) accepted, in seconds (default 86400). */
+  AUTH_JWT_MAX_LIFETIME_SECONDS?: string;
   PLUGGY_WEBHOOK_URL?: string;
   /** Category sync tuning in seconds (defaults in src/category-sync/category-sync.config.ts; tests set them low). */
   CATEGORY_SYNC_SEND_DELAY_SECONDS?: string;

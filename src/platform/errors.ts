@@ -52,6 +52,18 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A deployment that is configured in a way the service refuses to run with (a required variable
+ * missing, a secret too short). Never shown to the caller: `onError` logs the message, which names
+ * what to fix, and answers a bare 500 `internal_error`.
+ */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
 export const notFound = (what = "resource"): AppError => new AppError("not_found", `${what} not found`);
 
 export const validationError = (field: string, message: string): AppError =>

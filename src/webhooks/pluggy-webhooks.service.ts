@@ -2,16 +2,22 @@ import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
 import type { PluggyWebhook } from "../pluggy/pluggy.schemas.ts";
-import { notFound } from "../platform/errors.ts";
+import { notFound, validationError } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
 
 /*
  * The app-level webhook subscription at Pluggy (`POST /webhooks`), managed through our admin API so the
  * ops CLI never needs Pluggy keys. Only a subscription made this way carries custom headers: Pluggy does
  * not send them for a `webhookUrl` set on an item or connect token. So this is where
- * PLUGGY_WEBHOOK_AUTH_TOKEN reaches Pluggy, as `X-Webhook-Token`. Pluggy's failures are answered like
- * on every other route (`pluggyErrorToAppError`); only a 404 on delete means something here.
+ * PLUGGY_WEBHOOK_AUTH_TOKEN reaches Pluggy, as `X-Webhook-Token` — which is why a subscription may only
+ * point at our own webhook origin (PLUGGY_WEBHOOK_URL's, else this API's): anywhere else, Pluggy would
+ * hand the token to a stranger. Subscription ids are Pluggy's UUIDs and nothing else reaches its path.
+ * Pluggy's failures are answered like on every other route (`pluggyErrorToAppError`); only a 404 on
+ * delete means something here.
  */
+
+/** Pluggy's webhook ids are UUIDs; anything else (`..`, a path) is refused before Pluggy is called. */
+export const PLUGGY_WEBHOOK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PluggyWebhookOptions {
   logger?: Logger;
@@ -35,12 +41,24 @@ const toView = (hook: PluggyWebhook): PluggyWebhookView => ({
   disabled_at: hook.disabledAt ?? null,
 });
 
-/** Subscribes `url` to `event` at Pluggy, sending our auth token (when configured) on every delivery. */
+/**
+ * Subscribes `url` to `event` at Pluggy, sending our auth token (when configured) on every delivery.
+ * `url` must be on `allowedOrigin` (400 on `url` otherwise).
+ */
 export async function createPluggyWebhook(
   pluggy: PluggyApi,
-  input: { url: string; event: string; authToken: string | undefined },
+  input: { url: string; event: string; authToken: string | undefined; allowedOrigin: string },
   options: PluggyWebhookOptions = {},
 ): Promise<PluggyWebhookView> {
+  let origin: string;
+  try {
+    origin = new URL(input.url).origin;
+  } catch {
+    throw validationError("url", "must be a URL");
+  }
+  if (origin !== input.allowedOrigin) {
+    throw validationError("url", `must be on ${input.allowedOrigin} (PLUGGY_WEBHOOK_URL's origin): Pluggy sends the webhook token to this URL`);
+  }
   try {
     const hook = await pluggy.createWebhook({
       url: input.url,
@@ -64,6 +82,7 @@ export async function listPluggyWebhooks(pluggy: PluggyApi, options: PluggyWebho
 
 /** Removes a subscription at Pluggy; one Pluggy does not know answers 404. */
 export async function deletePluggyWebhook(pluggy: PluggyApi, id: string, options: PluggyWebhookOptions = {}): Promise<void> {
+  if (!PLUGGY_WEBHOOK_ID.test(id)) throw notFound("webhook");
   try {
     await pluggy.deleteWebhook(id);
   } catch (error) {

@@ -3,6 +3,7 @@ import { createDb } from "../db/client.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { splitList } from "../platform/env.ts";
+import { ConfigurationError } from "../platform/errors.ts";
 import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { createPluggyWebhook, deletePluggyWebhook, listPluggyWebhooks } from "./pluggy-webhooks.service.ts";
 import { getWebhookEvent, getWebhookEventRaw, listWebhookEvents, replayWebhookEvent, replayWebhookEvents } from "./webhook-events.service.ts";
@@ -106,6 +107,17 @@ const replayRoute = createRoute({
 /** What a Pluggy failure can answer (pluggyErrorToAppError, the mapping every route shares). */
 const pluggyErrors = { 409: errorResponses[409], 429: errorResponses[429], 502: errorResponses[502], 503: errorResponses[503] };
 
+/** Where subscriptions may point: PLUGGY_WEBHOOK_URL's origin, or this API's own when it is unset. */
+function webhookOrigin(configured: string | undefined, requestUrl: string): string {
+  const url = configured?.trim();
+  if (!url) return new URL(requestUrl).origin;
+  try {
+    return new URL(url).origin;
+  } catch {
+    throw new ConfigurationError(`PLUGGY_WEBHOOK_URL is not a URL: "${url}"`);
+  }
+}
+
 const listSubscriptionsRoute = createRoute({
   method: "get",
   path: "/pluggy-webhooks",
@@ -125,7 +137,9 @@ const createSubscriptionRoute = createRoute({
   method: "post",
   path: "/pluggy-webhooks",
   tags: subscriptionTags,
-  summary: "Subscribe a public https URL at Pluggy (event `all` by default), sending PLUGGY_WEBHOOK_AUTH_TOKEN as X-Webhook-Token",
+  summary: "Subscribe our webhook URL at Pluggy (event `all` by default), sending PLUGGY_WEBHOOK_AUTH_TOKEN as X-Webhook-Token",
+  description:
+    "The URL must be https and on PLUGGY_WEBHOOK_URL's origin (this API's own origin when it is unset); any other URL is a 400 on `url`, so the token is never sent elsewhere.",
   security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { body: jsonBody(createPluggyWebhookBody) },
@@ -146,7 +160,7 @@ const deleteSubscriptionRoute = createRoute({
   security: bearerSecurity,
   middleware: [requireAdmin] as const,
   request: { params: pluggyWebhookIdParams },
-  responses: { 204: { description: "Deleted" }, ...adminAuthErrors, 404: errorResponses[404], ...pluggyErrors },
+  responses: { 204: { description: "Deleted" }, 400: errorResponses[400], ...adminAuthErrors, 404: errorResponses[404], ...pluggyErrors },
 });
 
 /** Admin: webhook events (list, inspect, raw bytes, replay) and the webhook subscription at Pluggy. */
@@ -210,6 +224,7 @@ export const webhookAdminRoutes = createRouter()
         event: body.event,
         // During a token rotation the list is "new,old": Pluggy gets the new one.
         authToken: splitList(c.env.PLUGGY_WEBHOOK_AUTH_TOKEN)[0],
+        allowedOrigin: webhookOrigin(c.env.PLUGGY_WEBHOOK_URL, c.req.url),
       },
       { logger: c.var.logger },
     );

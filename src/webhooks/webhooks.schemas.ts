@@ -108,10 +108,15 @@ export const createPluggyWebhookBody = z
       .url()
       .max(2048)
       .refine((value) => /^https:\/\//i.test(value), { message: "must be an https URL (Pluggy delivers only to public HTTPS endpoints)" })
-      .openapi({ example: "https://api.example.com/api/banking/pluggy/webhook/" }),
+      .openapi({
+        example: "https://api.example.com/api/banking/pluggy/webhook/",
+        description: "Must be on PLUGGY_WEBHOOK_URL's origin (this API's own origin when unset): Pluggy sends the webhook token there",
+      }),
     event: z.string().min(1).max(64).default("all").openapi({ description: "Pluggy event to subscribe to; default `all`" }),
   })
   .strict()
   .openapi("CreatePluggyWebhook");
 
-export const pluggyWebhookIdParams = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: "id", in: "path" } }) });
+export const pluggyWebhookIdParams = z.object({
+  id: z.uuid({ message: "must be a Pluggy webhook id (a UUID)" }).openapi({ param: { name: "id", in: "path" } }),
+});

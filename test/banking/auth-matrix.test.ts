@@ -1,15 +1,16 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sign } from "hono/jwt";
 import { authenticate } from "../../src/platform/auth.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
+import { AUDIENCE, identityProvider, ISSUER, keyPair, signWith } from "../helpers/jwks.ts";
 import { makeAccount, makeItem, makeTransaction } from "../helpers/factories.ts";
 import { body, call } from "../helpers/http.ts";
 import { sim } from "../helpers/simulator.ts";
 import { nowSeconds, signToken, unsignedToken } from "./support.ts";
 
 /*
- * The authentication and ownership matrix for every user route (contract §2, §1 "another user's
+ * The authentication and ownership matrix for every user route (bearer JWTs; "another user's
  * resource answers exactly like a missing one").
  *
  * ADDING A ROUTE: add one row to USER_ROUTES (or PUBLIC_ROUTES if it is not JWT-authenticated). The
@@ -240,53 +241,29 @@ describe("authenticate() with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE", () => {
 });
 
 describe("authenticate() with AUTH_JWKS_URL", () => {
-  const jwksUrl = "https://auth.financehub.example/.well-known/jwks.json";
-
-  afterEach(() => vi.restoreAllMocks());
-
-  async function keyPair(alg: "RS256" | "ES256", kid: string) {
-    const params =
-      alg === "RS256"
-        ? { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }
-        : { name: "ECDSA", namedCurve: "P-256" };
-    const pair = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
-    const publicJwk = { ...((await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey), kid, alg, use: "sig" };
-    const privateJwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid, alg };
-    return { publicJwk, privateJwk };
-  }
-
-  /** Serves `keys` as the JWKS document; only the identity provider's JWKS is faked, nothing else. */
-  function serveJwks(keys: JsonWebKey[]) {
-    const realFetch = globalThis.fetch;
-    return vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (url === jwksUrl) return Response.json({ keys });
-      return realFetch(input, init);
-    });
-  }
-
+  // The key set comes from a local identity provider (test/helpers/jwks-server.ts) over a real fetch.
   it.each(["RS256", "ES256"] as const)("accepts an %s token signed by a key in the set", async (alg) => {
-    const { publicJwk, privateJwk } = await keyPair(alg, `kid-${alg}`);
-    const fetchSpy = serveJwks([publicJwk]);
-    const token = await sign({ sub: "user-jwks", exp: nowSeconds() + 600 }, privateJwk, alg);
-    await expect(authenticate(token, { ...env, AUTH_JWKS_URL: jwksUrl })).resolves.toEqual({ id: "user-jwks", isAdmin: false });
-    expect(fetchSpy).toHaveBeenCalled();
+    const key = await keyPair(alg);
+    const provider = await identityProvider([key.publicJwk]);
+    const token = await signWith(key, { sub: "user-jwks" });
+    await expect(authenticate(token, { ...env, ...provider.env })).resolves.toEqual({ id: "user-jwks", isAdmin: false });
+    expect(await provider.fetches()).toBe(1);
   });
 
   it("refuses a token signed by a key outside the set, and an unsigned one", async () => {
     const trusted = await keyPair("RS256", "trusted");
     const rogue = await keyPair("RS256", "trusted");
-    serveJwks([trusted.publicJwk]);
-    const forged = await sign({ sub: "user-jwks", exp: nowSeconds() + 600 }, rogue.privateJwk, "RS256");
-    await expect(authenticate(forged, { ...env, AUTH_JWKS_URL: jwksUrl })).rejects.toMatchObject({ code: "unauthorized" });
-    const unsigned = unsignedToken({ sub: "user-jwks", exp: nowSeconds() + 600 });
-    await expect(authenticate(unsigned, { ...env, AUTH_JWKS_URL: jwksUrl })).rejects.toMatchObject({ code: "unauthorized" });
+    const provider = await identityProvider([trusted.publicJwk]);
+    const forged = await signWith(rogue, { sub: "user-jwks" });
+    await expect(authenticate(forged, { ...env, ...provider.env })).rejects.toMatchObject({ code: "unauthorized" });
+    const unsigned = unsignedToken({ sub: "user-jwks", exp: nowSeconds() + 600, iss: ISSUER, aud: AUDIENCE });
+    await expect(authenticate(unsigned, { ...env, ...provider.env })).rejects.toMatchObject({ code: "unauthorized" });
   });
 
   it("still requires exp on a JWKS-verified token", async () => {
-    const { publicJwk, privateJwk } = await keyPair("ES256", "no-exp");
-    serveJwks([publicJwk]);
-    const token = await sign({ sub: "user-jwks" }, privateJwk, "ES256");
-    await expect(authenticate(token, { ...env, AUTH_JWKS_URL: jwksUrl })).rejects.toMatchObject({ code: "unauthorized" });
+    const key = await keyPair("ES256");
+    const provider = await identityProvider([key.publicJwk]);
+    const token = await sign({ sub: "user-jwks", iss: ISSUER, aud: AUDIENCE }, key.privateJwk, "ES256");
+    await expect(authenticate(token, { ...env, ...provider.env })).rejects.toMatchObject({ code: "unauthorized" });
   });
 });

@@ -334,9 +334,16 @@ describe("one transaction", () => {
         updatedAt: "2026-05-02T10:00:00.000Z",
       });
     const skippedRes = await body(await call(`/api/banking/transactions/${skipped.id}/`, { headers }));
-    expect(skippedRes.data.category_sync).toEqual({ status: "skipped", reason: "category has no Pluggy mapping", attempts: 0, updated_at: "2026-05-01T10:00:00.000Z" });
+    expect(skippedRes.data.category_sync).toEqual({ status: "skipped", reason_code: "no_pluggy_mapping", reason: "category has no Pluggy mapping", attempts: 0, updated_at: "2026-05-01T10:00:00.000Z" });
     const syncedRes = await body(await call(`/api/banking/transactions/${synced.id}/`, { headers }));
-    expect(syncedRes.data.category_sync).toEqual({ status: "failed", reason: "Pluggy answered 400", attempts: 3, updated_at: "2026-05-02T10:00:00.000Z" });
+    // Pluggy's own text ("Pluggy answered 400") is for operators; the user gets our code and sentence.
+    expect(syncedRes.data.category_sync).toEqual({
+      status: "failed",
+      reason_code: "rejected_by_pluggy",
+      reason: "Pluggy did not accept this category for the transaction",
+      attempts: 3,
+      updated_at: "2026-05-02T10:00:00.000Z",
+    });
   });
 
   it("404 for an unknown id, in the error envelope", async () => {

@@ -21,7 +21,7 @@ const patch = (headers: Record<string, string>, transactionId: string, category:
 
 async function categorySync(headers: Record<string, string>, transactionId: string) {
   const res = await call(`/api/banking/transactions/${transactionId}/`, { headers });
-  return (await body(res)).data.category_sync as { status: string; reason: string | null; attempts: number };
+  return (await body(res)).data.category_sync as { status: string; reason_code: string | null; reason: string | null; attempts: number };
 }
 
 const admin = () => authHeaders(uniqueUser("admin"), { admin: true });
@@ -87,7 +87,9 @@ describe("category sync end to end", () => {
     await patch(headers, transaction.id, category.id);
     await vi.waitUntil(async () => (await categorySync(headers, transaction.id)).status === "failed", { timeout: 15_000, interval: 200 });
     const state = await categorySync(headers, transaction.id);
-    expect(state.reason).toBe("400 INVALID_CATEGORY_FOR_TRANSACTION: Category cannot be applied to this transaction");
+    // The user sees our code and sentence; Pluggy's text stays on the admin side.
+    expect(state).toMatchObject({ reason_code: "rejected_by_pluggy", reason: "Pluggy did not accept this category for the transaction" });
+    expect((await jobOf(transaction.id))?.lastError).toBe("400 INVALID_CATEGORY_FOR_TRANSACTION: Category cannot be applied to this transaction");
     expect(state.attempts).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(1);
@@ -100,7 +102,8 @@ describe("category sync end to end", () => {
     await patch(headers, transaction.id, category.id);
     await vi.waitUntil(async () => (await categorySync(headers, transaction.id)).status === "dead", { timeout: 25_000, interval: 200 });
     const dead = await categorySync(headers, transaction.id);
-    expect(dead.reason).toBe("503: Pluggy is down");
+    expect(dead).toMatchObject({ reason_code: "pluggy_unavailable", reason: "Pluggy could not be reached after repeated attempts" });
+    expect((await jobOf(transaction.id))?.lastError).toBe("503: Pluggy is down");
     // vitest.config.ts: max_retries 3 → 4 deliveries.
     expect(dead.attempts).toBe(4);
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { eq } from "drizzle-orm";
 import { erasureRequests, items } from "../../src/db/schema.ts";
-import { eraseUser, requestErasure, requeueStaleErasures } from "../../src/erasure/erasure.service.ts";
+import { ERASURE_REPEAT_WINDOW_MS, eraseUser, requestErasure, requeueStaleErasures } from "../../src/erasure/erasure.service.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import type { EventsQueueMessage } from "../../src/queues/messages.ts";
 import { reconcileItem } from "../../src/reconcile/reconcile.service.ts";
@@ -203,6 +203,8 @@ describe("an erased user stays erased", () => {
     // A reconciliation of an item from before a (renewed) request, already past its own read of D1.
     const { item: another } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
     await new Promise((resolve) => setTimeout(resolve, 5));
+    // A repeat within 10 minutes changes nothing: the renewal comes later than that.
+    await db.update(erasureRequests).set({ requestedAt: new Date(Date.now() - ERASURE_REPEAT_WINDOW_MS - 1_000).toISOString() }).where(eq(erasureRequests.userId, userId));
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     const { db: d, pluggy } = syncDeps();
     await db.insert(items).values({

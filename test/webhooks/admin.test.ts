@@ -305,7 +305,7 @@ describe("POST /api/admin/webhook-events/replay/ (by filter)", () => {
 describe("Pluggy webhook subscriptions (/api/admin/pluggy-webhooks/)", () => {
   it("creates at Pluggy with event all and the X-Webhook-Token header, lists and deletes it", async () => {
     const token = `tok-${crypto.randomUUID()}`;
-    const url = `https://hooks-${crypto.randomUUID()}.example.com/api/banking/pluggy/webhook/`;
+    const url = `https://api.test/api/banking/pluggy/webhook/?subscription=${crypto.randomUUID()}`;
     const headers = { ...(await admin()), "Content-Type": "application/json" };
     const created = await fetchWithEnv(
       new Request("https://api.test/api/admin/pluggy-webhooks/", { method: "POST", headers, body: JSON.stringify({ url }) }),
@@ -341,7 +341,7 @@ describe("Pluggy webhook subscriptions (/api/admin/pluggy-webhooks/)", () => {
   });
 
   it("maps a Pluggy refusal to 502 upstream_error naming only its status and code", async () => {
-    const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: "https://hooks.example.com/x", event: "no/such-event" } });
+    const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: "https://api.test/x", event: "no/such-event" } });
     expect(response.status).toBe(502);
     const error = (await body(response)).error;
     expect(error.code).toBe("upstream_error");
@@ -359,7 +359,7 @@ describe("Pluggy webhook subscriptions (/api/admin/pluggy-webhooks/)", () => {
   ])("Pluggy answering $pluggy to POST /webhooks → $status $code", async ({ pluggy, status, code, message }) => {
     const marker = crypto.randomUUID();
     await sim.fault({ path: exactPath("/webhooks"), method: "POST", body: marker, status: pluggy });
-    const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: `https://hooks-${marker}.example.com/x` } });
+    const response = await call("/api/admin/pluggy-webhooks/", { method: "POST", headers: await admin(), json: { url: `https://api.test/x?m=${marker}` } });
     expect(response.status).toBe(status);
     const error = (await body(response)).error;
     expect(error).toMatchObject({ code, message });

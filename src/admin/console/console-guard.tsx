@@ -1,9 +1,11 @@
 import type { Context, ExecutionContext } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { authenticate } from "../../platform/auth.ts";
+import { AppError } from "../../platform/errors.ts";
 import { createAdminApiClient, type AdminApiClient } from "./console-api.ts";
 import type { CallApi, ConsoleEnv, ConsoleSession } from "./console.env.ts";
 import { renderPage } from "./console-render.tsx";
@@ -30,26 +32,74 @@ export const consoleHeaders = createMiddleware<ConsoleEnv>(async (c, next) => {
   c.header("Cache-Control", "no-store");
 });
 
-/** The secret the CSRF tokens and flash signatures are derived from; without it the console cannot run. */
-export function consoleSecret(c: Context<ConsoleEnv>): string | undefined {
-  const secret = c.env.AUTH_JWT_SECRET;
-  return typeof secret === "string" && secret.length > 0 ? secret : undefined;
+/** The largest form the console reads: its biggest form (a pasted token, a bulk replay filter) is a few KiB. */
+export const CONSOLE_BODY_LIMIT = 16 * 1024;
+
+/**
+ * Console bodies are capped before anything reads them: a declared `Content-Length` over the limit is
+ * refused at once, and a body without one is cut off as soon as it passes the limit (413 page).
+ */
+export const consoleBodyLimit = createMiddleware<ConsoleEnv>((c, next) =>
+  bodyLimit({
+    maxSize: CONSOLE_BODY_LIMIT,
+    onError: (limited) =>
+      renderPage(
+        limited as Context<ConsoleEnv>,
+        { title: "Form too large", status: 413, flash: null },
+        <div class="card card--narrow">
+          <p>
+            This form sent more than {CONSOLE_BODY_LIMIT / 1024} KiB, more than any console form needs, so it was refused unread. Nothing
+            was changed. <a href="/admin">Back to the overview</a>
+          </p>
+        </div>,
+      ),
+  })(c, next),
+);
+
+/** The shortest CONSOLE_SESSION_SECRET accepted (an HMAC-SHA256 key as long as its output). */
+export const MIN_CONSOLE_SECRET_BYTES = 32;
+
+/** Why the console's own secret cannot be used, or undefined when it can. */
+function consoleSecretProblem(env: ConsoleEnv["Bindings"]): string | undefined {
+  const secret = env.CONSOLE_SESSION_SECRET;
+  if (typeof secret !== "string" || secret.trim().length === 0) return "is not configured on this deployment";
+  if (new TextEncoder().encode(secret).byteLength < MIN_CONSOLE_SECRET_BYTES) return `is shorter than ${MIN_CONSOLE_SECRET_BYTES} bytes`;
+  if (secret === env.AUTH_JWT_SECRET) return "is the same as AUTH_JWT_SECRET (each secret has one use)";
+  return undefined;
 }
 
-/** Without AUTH_JWT_SECRET there is no CSRF key: say so instead of serving forms that cannot be protected. */
+/**
+ * The console's own key (CONSOLE_SESSION_SECRET), from which its CSRF tokens and flash signatures are
+ * derived. Never AUTH_JWT_SECRET: the token issuer's key is not the console's, and with a JWKS there
+ * may be none.
+ */
+export function consoleSecret(c: Context<ConsoleEnv>): string | undefined {
+  return consoleSecretProblem(c.env) === undefined ? c.env.CONSOLE_SESSION_SECRET : undefined;
+}
+
+/** Without its own secret the console has no CSRF key: say so instead of serving forms that cannot be protected. */
 export const requireConsoleSecret = createMiddleware<ConsoleEnv>(async (c, next) => {
-  if (consoleSecret(c)) return next();
+  const problem = consoleSecretProblem(c.env);
+  if (problem === undefined) return next();
+  c.get("logger")?.warn("operator console unavailable: CONSOLE_SESSION_SECRET " + problem);
   return renderPage(
     c,
     { title: "Console unavailable", status: 503, flash: null },
     <div class="card card--narrow">
       <p>
-        The operator console derives its CSRF tokens from <code>AUTH_JWT_SECRET</code>, which is not configured on
-        this deployment. Set it (<code>wrangler secret put AUTH_JWT_SECRET</code>) or use the admin API directly.
+        The operator console signs its CSRF tokens with its own secret, <code>CONSOLE_SESSION_SECRET</code>, which {problem}. Set
+        it to a random value of at least {MIN_CONSOLE_SECRET_BYTES} bytes (<code>openssl rand -base64 48 | npx wrangler secret put CONSOLE_SESSION_SECRET</code>) or
+        use the admin API directly.
       </p>
     </div>,
   );
 });
+
+/** A token the console cannot accept (the API would answer 401) → null; anything else (configuration, outage) is thrown. */
+export function unlessUnauthorized(error: unknown): null {
+  if (error instanceof AppError && error.code === "unauthorized") return null;
+  throw error;
+}
 
 const originCheck = csrf();
 
@@ -101,10 +151,8 @@ export function requireConsoleSession(callApi: CallApi) {
     const secret = consoleSecret(c) ?? "";
     const token = readSessionToken(c);
     if (!token) return signInRedirect(c);
-    let user;
-    try {
-      user = await authenticate(token, c.env);
-    } catch {
+    const user = await authenticate(token, c.env).catch(unlessUnauthorized);
+    if (!user) {
       endSession(c);
       await setFlash(c, secret, { kind: "error", message: "Your session has expired or its token is no longer valid. Sign in again." });
       return signInRedirect(c);

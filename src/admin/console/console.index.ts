@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { createLogger } from "../../platform/logger.ts";
 import type { CallApi, ConsoleEnv } from "./console.env.ts";
-import { consoleHeaders, requireConsoleSecret, requireConsoleSession, requireSameOrigin } from "./console-guard.tsx";
+import { consoleBodyLimit, consoleHeaders, requireConsoleSecret, requireConsoleSession, requireSameOrigin } from "./console-guard.tsx";
 import { categoryMappingRoutes } from "./pages/category-mappings.routes.tsx";
 import { categorySyncRoutes } from "./pages/category-syncs.routes.tsx";
 import { overviewRoutes } from "./pages/overview.routes.tsx";
@@ -20,7 +20,8 @@ export type { CallApi } from "./console.env.ts";
 export function createConsoleRoutes(callApi: CallApi): Hono<ConsoleEnv> {
   const routes = new Hono<ConsoleEnv>({ strict: false });
 
-  routes.use("*", consoleHeaders, requireConsoleSecret, requireSameOrigin);
+  // The body limit comes before anything that could read a body (the CSRF checks parse the form).
+  routes.use("*", consoleHeaders, consoleBodyLimit, requireConsoleSecret, requireSameOrigin);
   // Public: the sign-in form. Everything registered after the session check needs an admin session.
   routes.route("/", signInRoutes);
   routes.use("*", requireConsoleSession(callApi));

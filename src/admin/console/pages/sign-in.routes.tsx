@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { decode } from "hono/jwt";
 import { authenticate } from "../../../platform/auth.ts";
 import type { ConsoleEnv } from "../console.env.ts";
-import { consoleSecret, forbiddenPage, signedIn } from "../console-guard.tsx";
+import { consoleSecret, forbiddenPage, signedIn, unlessUnauthorized } from "../console-guard.tsx";
 import { renderPage } from "../console-render.tsx";
 import {
   CONSOLE_PATH,
@@ -36,7 +36,7 @@ export const signInRoutes = new Hono<ConsoleEnv>({ strict: false })
     const next = safeNextPath(c.req.query("next"));
     const existing = readSessionToken(c);
     if (existing) {
-      const user = await authenticate(existing, c.env).catch(() => null);
+      const user = await authenticate(existing, c.env).catch(unlessUnauthorized);
       if (user?.isAdmin) return c.redirect(next, 303);
     }
     return showSignIn(c, next);
@@ -52,7 +52,7 @@ export const signInRoutes = new Hono<ConsoleEnv>({ strict: false })
     }
     const raw = typeof form["token"] === "string" ? form["token"].trim().replace(/^Bearer\s+/i, "") : "";
     if (!raw) return showSignIn(c, next, "Paste an admin token to sign in.", 400);
-    const user = await authenticate(raw, c.env).catch(() => null);
+    const user = await authenticate(raw, c.env).catch(unlessUnauthorized);
     if (!user) {
       return showSignIn(c, next, "That token is not valid here: it is malformed, expired, or signed with another key.", 401);
     }
