@@ -1,7 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
-import { createConnectToken } from "../../src/connect/connect-token.service.ts";
+import { createApp } from "../../src/app.ts";
+import { connectTokenWebhookUrl, createConnectToken } from "../../src/connect/connect-token.service.ts";
+import type { AppBindings } from "../../src/platform/env.ts";
 import { createPluggyClient } from "../../src/pluggy/pluggy.client.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { makeItem } from "../helpers/factories.ts";
@@ -129,6 +132,39 @@ describe("POST /api/banking/pluggy/connect-token/", () => {
     );
     expect(jwtPayload(result.connect_token).options).toEqual({ clientUserId: user, webhookUrl: "https://api.example.com/api/banking/pluggy/webhook/" });
     expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user, webhookUrl: "https://api.example.com/api/banking/pluggy/webhook/" } }]);
+  });
+
+  describe("PLUGGY_WEBHOOK_URL and the header token (item-level webhook URLs get no custom headers)", () => {
+    const hook = "https://api.example.com/api/banking/pluggy/webhook/";
+    async function connectTokenWith(user: string, overrides: Partial<AppBindings>): Promise<Response> {
+      const request = new Request(`https://api.test${PATH}`, { method: "POST", headers: { ...(await authHeaders(user)), "Content-Type": "application/json" }, body: "{}" });
+      const ctx = createExecutionContext();
+      const response = await createApp().fetch(request, { ...(env as AppBindings), ...overrides }, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    }
+
+    it("sends webhookUrl when no PLUGGY_WEBHOOK_AUTH_TOKEN is set", async () => {
+      const user = uniqueUser();
+      expect((await connectTokenWith(user, { PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "" })).status).toBe(200);
+      expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user, webhookUrl: hook } }]);
+    });
+
+    it("does not send webhookUrl when PLUGGY_WEBHOOK_AUTH_TOKEN is set: those deliveries would carry no token and be refused forever", async () => {
+      const user = uniqueUser();
+      expect((await connectTokenWith(user, { PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "tok-a,tok-b" })).status).toBe(200);
+      expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user } }]);
+    });
+
+    it.each([
+      [{ PLUGGY_WEBHOOK_URL: hook }, hook],
+      [{ PLUGGY_WEBHOOK_URL: ` ${hook} `, PLUGGY_WEBHOOK_AUTH_TOKEN: " , " }, hook],
+      [{ PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "tok" }, undefined],
+      [{ PLUGGY_WEBHOOK_URL: "  " }, undefined],
+      [{}, undefined],
+    ])("connectTokenWebhookUrl(%j) → %s", (vars, expected) => {
+      expect(connectTokenWebhookUrl(vars)).toBe(expected);
+    });
   });
 
   describe("update mode (item_id)", () => {
