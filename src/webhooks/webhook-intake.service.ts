@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { webhookEvents } from "../db/schema.ts";
 import { AppError } from "../platform/errors.ts";
@@ -79,7 +79,8 @@ const unavailable = (cause?: unknown) =>
  *   `received → processing` update, so only one message ever processes it, and a processed event
  *   is never claimed again (only an explicit replay moves it back to `received`).
  * - A duplicate that landed on another day's key (Pluggy retrying across midnight) deletes its own
- *   orphan copy afterwards, so erasure and retention, which follow the row's `r2_key`, miss nothing.
+ *   orphan copy afterwards, so erasure and retention, which follow the row's `r2_key`, miss nothing —
+ *   unless the row's own copy is missing (its write failed), in which case the row adopts this copy.
  * Signed but invalid bodies are kept under `rejected/` with a `rejected` row, then refused with 400.
  */
 export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDelivery): Promise<IntakeResult> {
@@ -135,7 +136,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   const owner = inserted.value[1].length > 0;
 
   if (!owner) {
-    deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, sha256: delivery.sha256, at: delivery.receivedAt }));
+    deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, delivery }));
     if (queued.status === "rejected") log.warn("duplicate's queue send failed (the original's message or the sweeper covers it)", { error: queued.reason });
     log.info("duplicate webhook", { matched_key: delivery.matchedKey });
     return { eventId, status: "duplicate" };
@@ -163,33 +164,51 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   return { eventId, status: "accepted" };
 }
 
-/** Counts the duplicate and removes a copy that no row points at. Never throws. */
-async function afterDuplicate(
-  deps: IntakeDeps,
-  duplicate: { eventId: string; key: string; wrote: boolean; sha256: string; at: string },
-): Promise<void> {
+/**
+ * Counts the duplicate and settles the copy it wrote under another day's key (Pluggy retrying across
+ * midnight UTC). Never throws.
+ * - The row's own copy is there: this one is an orphan no row points at, so it is deleted (erasure and
+ *   retention follow the row's `r2_key` and would miss it).
+ * - The row's own copy is missing (that delivery's R2 write failed and it was answered 503 — this is
+ *   Pluggy's retry): this copy is the only one, so the row is pointed at it, with its digest, instead.
+ */
+async function afterDuplicate(deps: IntakeDeps, duplicate: { eventId: string; key: string; wrote: boolean; delivery: VerifiedDelivery }): Promise<void> {
+  const log = deps.logger.child({ event_id: duplicate.eventId });
   try {
-    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.at)];
-    if (duplicate.wrote) {
-      tasks.push(
-        (async () => {
-          const [row] = await deps.db
-            .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256 })
-            .from(webhookEvents)
-            .where(eq(webhookEvents.eventId, duplicate.eventId))
-            .limit(1);
-          if (row && row.r2Key !== duplicate.key) {
-            await deps.bucket.delete(duplicate.key);
-          } else if (row && row.bodySha256 !== duplicate.sha256) {
-            deps.logger.warn("a duplicate with different bytes filled the event's archive key", { event_id: duplicate.eventId });
-          }
-        })(),
-      );
-    }
+    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.delivery.receivedAt)];
+    if (duplicate.wrote) tasks.push(settleDuplicateCopy(deps, duplicate, log));
     await Promise.all(tasks);
   } catch (error) {
-    deps.logger.warn("duplicate bookkeeping failed", { event_id: duplicate.eventId, error });
+    log.warn("duplicate bookkeeping failed", { error });
   }
+}
+
+async function settleDuplicateCopy(deps: IntakeDeps, duplicate: { eventId: string; key: string; delivery: VerifiedDelivery }, log: Logger): Promise<void> {
+  const { db, bucket } = deps;
+  const { delivery } = duplicate;
+  const [row] = await db
+    .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256, payloadPurgedAt: webhookEvents.payloadPurgedAt })
+    .from(webhookEvents)
+    .where(eq(webhookEvents.eventId, duplicate.eventId))
+    .limit(1);
+  if (row && row.r2Key === duplicate.key) {
+    // This duplicate filled the row's own (empty) key.
+    if (row.bodySha256 !== delivery.sha256) log.warn("a duplicate with different bytes filled the event's archive key");
+    return;
+  }
+  if (row && row.payloadPurgedAt === null && (await bucket.head(row.r2Key)) === null) {
+    const moved = await db
+      .update(webhookEvents)
+      .set({ r2Key: duplicate.key, bodySha256: delivery.sha256, contentType: delivery.contentType, matchedKey: delivery.matchedKey, updatedAt: new Date().toISOString() })
+      .where(and(eq(webhookEvents.eventId, duplicate.eventId), eq(webhookEvents.r2Key, row.r2Key), isNull(webhookEvents.payloadPurgedAt)))
+      .returning({ eventId: webhookEvents.eventId });
+    if (moved.length > 0) {
+      log.warn("the event's archived copy was missing; the row now points at this retry's copy", { missing_key: row.r2Key, r2_key: duplicate.key });
+      return;
+    }
+  }
+  // No row points here: the row's own copy exists (or was purged), or the row was erased meanwhile.
+  await bucket.delete(duplicate.key);
 }
 
 /**

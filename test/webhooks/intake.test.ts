@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createLogger } from "../../src/platform/logger.ts";
 import { MAX_WEBHOOK_BODY_BYTES } from "../../src/webhooks/webhook-intake.routes.ts";
+import { acceptDelivery } from "../../src/webhooks/webhook-intake.service.ts";
 import { body } from "../helpers/http.ts";
 import {
   archivedKeysContaining,
   counterTotal,
+  db,
   eventPayload,
   eventRow,
   faultyBucket,
@@ -415,6 +418,55 @@ describe("write failures answer 503 and lose nothing", () => {
     expect(await body(retry)).toEqual(accepted(payload.eventId));
     const row = await eventRow(payload.eventId);
     expect(await (await env.WEBHOOK_ARCHIVE.get(row?.r2Key ?? ""))?.text()).toBe(raw);
+  });
+});
+
+describe("a retry across midnight UTC (the retry's key is another day's)", () => {
+  /** Runs acceptDelivery as the route would at `receivedAt`, waiting for its after-answer work. */
+  async function acceptAt(raw: string, receivedAt: string, bucket: R2Bucket): Promise<{ status: string } | { error: unknown }> {
+    const background: Promise<unknown>[] = [];
+    const silentQueue = { send: async () => undefined, sendBatch: async () => undefined } as unknown as Queue;
+    const bytes = new Uint8Array(new TextEncoder().encode(raw));
+    try {
+      const result = await acceptDelivery(
+        { db: db(), bucket, queue: silentQueue, logger: createLogger({ test: "midnight" }), waitUntil: (promise) => void background.push(promise) },
+        { bytes, sha256: await sha256Of(raw), contentType: "application/json", matchedKey: "key:0", requestId: crypto.randomUUID(), receivedAt },
+      );
+      return { status: result.status };
+    } catch (error) {
+      return { error };
+    } finally {
+      await Promise.all(background);
+    }
+  }
+
+  it("the row's own copy is missing (its R2 write failed before midnight): the row points at the new day's copy instead of it being deleted", async () => {
+    const payload = eventPayload();
+    const raw = JSON.stringify(payload);
+    // 23:59:59.900 — the row is written, the R2 put fails, Pluggy gets a 503.
+    const first = await acceptAt(raw, "2026-11-28T23:59:59.900Z", faultyBucket(env.WEBHOOK_ARCHIVE, { failPut: true }));
+    expect(first).toMatchObject({ error: expect.objectContaining({ code: "upstream_unavailable" }) });
+    const before = await eventRow(payload.eventId);
+    expect(before?.r2Key).toBe(`events/2026/11/28/${payload.eventId}.json`);
+    expect(await env.WEBHOOK_ARCHIVE.head(before?.r2Key ?? "")).toBeNull();
+
+    // 00:00:00.200 — Pluggy's retry: a duplicate, whose copy lands under the next day's key.
+    expect(await acceptAt(raw, "2026-11-29T00:00:00.200Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "duplicate" });
+    const after = await eventRow(payload.eventId);
+    expect(after?.r2Key).toBe(`events/2026/11/29/${payload.eventId}.json`);
+    const object = await env.WEBHOOK_ARCHIVE.get(after?.r2Key ?? "");
+    expect(await object?.text()).toBe(raw);
+    expect(after?.bodySha256).toBe(await sha256Of(raw));
+    expect(await archivedKeysContaining(payload.eventId)).toEqual([`events/2026/11/29/${payload.eventId}.json`]);
+  });
+
+  it("the row's own copy is there: the new day's copy is an orphan and is deleted", async () => {
+    const payload = eventPayload();
+    const raw = JSON.stringify(payload);
+    expect(await acceptAt(raw, "2026-11-28T23:59:59.900Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "accepted" });
+    expect(await acceptAt(raw, "2026-11-29T00:00:00.200Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "duplicate" });
+    expect((await eventRow(payload.eventId))?.r2Key).toBe(`events/2026/11/28/${payload.eventId}.json`);
+    expect(await archivedKeysContaining(payload.eventId)).toEqual([`events/2026/11/28/${payload.eventId}.json`]);
   });
 });
 
