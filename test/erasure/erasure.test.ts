@@ -170,7 +170,7 @@ describe("an erased user stays erased", () => {
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId);
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId, clientUserId: userId })).toBe("processed");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId, clientUserId: userId })).outcome).toBe("processed");
     expect(await footprint(userId, itemIds)).toEqual(NOTHING);
   });
 
@@ -181,10 +181,10 @@ describe("an erased user stays erased", () => {
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId); // no local trace and no webhook yet: it cannot see the item
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId })).toBe("ignored");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
-    expect(await processWebhookPayload(syncDeps(), { event: "item/error", eventId: crypto.randomUUID(), itemId: item.id })).toBe("processed");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/error", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("processed");
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
   });
 
@@ -196,7 +196,7 @@ describe("an erased user stays erased", () => {
     // The request is recorded; the consumer has not run yet when these writers act.
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).toBe("ignored");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
 
