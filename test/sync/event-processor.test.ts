@@ -24,7 +24,8 @@ describe("processWebhookPayload", () => {
   it("item/created links the item to clientUserId and syncs accounts and transactions (full on first sight)", async () => {
     const userId = uniqueUser("events");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 30 });
-    expect(await process(event("item/created", { itemId: item.id, clientUserId: userId }))).toBe("processed");
+    // Pluggy's body has no clientUserId: the owner comes from GET /items/{id}.
+    expect(await process(event("item/created", { itemId: item.id, triggeredBy: "USER" }))).toBe("processed");
     expect(await localItem(item.id)).toMatchObject({ userId, status: item.status });
     await expectLocalMatchesSimulator(item.id, userId);
   });
