@@ -16,6 +16,8 @@ export interface IntakeDeps {
   logger: Logger;
   /** Work that must finish but must not delay Pluggy's answer (counters, clean-up). */
   waitUntil(promise: Promise<unknown>): void;
+  /** PLUGGY_CLIENT_ID: a body naming another `clientId` is refused. Unset: not checked. */
+  clientId?: string | undefined;
 }
 
 export interface VerifiedDelivery {
@@ -29,7 +31,8 @@ export interface VerifiedDelivery {
 
 export type IntakeResult = { eventId: string; status: "accepted" | "duplicate" };
 
-type Parsed = { ok: true; payload: WebhookPayload } | { ok: false; field: string; message: string; event?: string; itemId?: string };
+/** `clientId` is read from the JSON object before validation, so another application's body is refused whatever its shape. */
+type Parsed = ({ ok: true; payload: WebhookPayload } | { ok: false; field: string; message: string; event?: string; itemId?: string }) & { clientId?: unknown };
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -47,11 +50,13 @@ export function parseDelivery(bytes: Uint8Array): Parsed {
     return { ok: false, field: "body", message: "body is not valid UTF-8 JSON" };
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, field: "body", message: "body must be a JSON object" };
-  const parsed = webhookPayloadSchema.safeParse(json);
-  if (parsed.success) return { ok: true, payload: parsed.data };
-  const issue = parsed.error.issues[0];
   const record = json as Record<string, unknown>;
+  const clientId = record["clientId"];
+  const parsed = webhookPayloadSchema.safeParse(json);
+  if (parsed.success) return { ok: true, payload: parsed.data, clientId };
+  const issue = parsed.error.issues[0];
   return {
+    clientId,
     ok: false,
     field: issue?.path.map(String).join(".") || "body",
     message: issue?.message ?? "invalid payload",
@@ -60,8 +65,47 @@ export function parseDelivery(bytes: Uint8Array): Parsed {
   };
 }
 
+/** A `clientId` that is present (not null, missing or empty) and is not ours. */
+function isForeignClientId(value: unknown, ours: string): boolean {
+  if (value === undefined || value === null || value === "") return false;
+  return value !== ours;
+}
+
 const unavailable = (cause?: unknown) =>
   new AppError("upstream_unavailable", "the webhook could not be stored; retry later", { headers: { "Retry-After": "5" }, cause });
+
+/**
+ * The event row's insert in one D1 batch (a transaction, run in order) with its counters placed before
+ * it: `accepted` — and `unsigned` for a delivery taken on its token alone — go up only if no row exists
+ * yet, i.e. exactly when the insert after them creates the row. A duplicate never counts; erasure
+ * deleting the row later never uncounts. Resolves to whether this call created the row.
+ */
+async function insertEventRow(db: Db, eventId: string, delivery: VerifiedDelivery, row: { event: string; itemId: string | null; key: string }): Promise<boolean> {
+  const insert = db
+    .insert(webhookEvents)
+    .values({
+      eventId,
+      event: row.event,
+      itemId: row.itemId,
+      status: "received",
+      receivedAt: delivery.receivedAt,
+      bodySha256: delivery.sha256,
+      r2Key: row.key,
+      contentType: delivery.contentType,
+      matchedKey: delivery.matchedKey,
+      requestId: delivery.requestId,
+      updatedAt: delivery.receivedAt,
+    })
+    .onConflictDoNothing({ target: webhookEvents.eventId })
+    .returning({ eventId: webhookEvents.eventId });
+  const accepted = countAcceptedIfNew(db, eventId, delivery.receivedAt);
+  if (delivery.matchedKey === "unsigned") {
+    const [, , created] = await db.batch([accepted, countAcceptedIfNew(db, eventId, delivery.receivedAt, WEBHOOK_COUNTERS.unsigned), insert]);
+    return created.length > 0;
+  }
+  const [, created] = await db.batch([accepted, insert]);
+  return created.length > 0;
+}
 
 /**
  * Accepts one verified delivery: the exact bytes to R2, the event row to D1 (keyed by `eventId`,
@@ -85,6 +129,14 @@ const unavailable = (cause?: unknown) =>
  */
 export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDelivery): Promise<IntakeResult> {
   const parsed = parseDelivery(delivery.bytes);
+  if (deps.clientId !== undefined && isForeignClientId(parsed.clientId, deps.clientId)) {
+    // Pluggy's header-secret recipe: check that the notification is for our application. Nothing is stored.
+    deps.logger.warn("webhook refused: its clientId is another Pluggy application's", {
+      client_id: typeof parsed.clientId === "string" ? parsed.clientId.slice(0, 64) : typeof parsed.clientId,
+    });
+    deps.waitUntil(incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.rejected, delivery.receivedAt).catch(() => undefined));
+    throw new AppError("unauthorized", "webhook is for another Pluggy application (clientId)");
+  }
   if (!parsed.ok) {
     await recordRejected(deps, delivery, parsed);
     throw new AppError("validation_error", `${parsed.field}: ${parsed.message}`, { details: [{ field: parsed.field, message: parsed.message }] });
@@ -97,29 +149,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   const { db } = deps;
   const [archived, inserted, queued] = await Promise.allSettled([
     putIfAbsent(deps.bucket, key, body),
-    // One batch (a transaction, run in order): the `accepted` counter goes up only if no row exists yet,
-    // i.e. exactly when the insert after it creates the row. A duplicate never counts; erasure deleting
-    // the row later never uncounts.
-    db.batch([
-      countAcceptedIfNew(db, eventId, delivery.receivedAt),
-      db
-        .insert(webhookEvents)
-        .values({
-          eventId,
-          event,
-          itemId: itemId ?? null,
-          status: "received",
-          receivedAt: delivery.receivedAt,
-          bodySha256: delivery.sha256,
-          r2Key: key,
-          contentType: delivery.contentType,
-          matchedKey: delivery.matchedKey,
-          requestId: delivery.requestId,
-          updatedAt: delivery.receivedAt,
-        })
-        .onConflictDoNothing({ target: webhookEvents.eventId })
-        .returning({ eventId: webhookEvents.eventId }),
-    ]),
+    insertEventRow(db, eventId, delivery, { event, itemId: itemId ?? null, key }),
     deps.queue.send(message),
   ]);
   const log = deps.logger.child({ event_id: eventId, event });
@@ -133,7 +163,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     log.error("webhook archive write failed", { error: archived.reason });
     throw unavailable(archived.reason);
   }
-  const owner = inserted.value[1].length > 0;
+  const owner = inserted.value;
 
   if (!owner) {
     deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, delivery }));

@@ -1,10 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { SESSION_COOKIE } from "../../src/admin/console/console-session.ts";
+import type { AppBindings } from "../../src/platform/env.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
 import { sim } from "../helpers/simulator.ts";
-import { eventRow, postWebhook } from "./support.ts";
+import { eventPayload, eventRow, fetchWithEnv, postWebhook, webhookRequest } from "./support.ts";
 
 /*
  * Pluggy as it really sends webhooks, end to end through intake, the real queue consumer, the admin API
@@ -22,10 +22,10 @@ async function deliver(payload: Record<string, unknown> & { eventId: string }) {
   return eventRow(payload.eventId);
 }
 
-/** A console page as a signed-in operator sees it. */
-async function consolePage(path: string): Promise<string> {
+/** A console page as a signed-in operator sees it (optionally with some configuration replaced). */
+async function consolePage(path: string, overrides: Partial<AppBindings> = {}): Promise<string> {
   const token = await tokenFor("ops-fidelity", { admin: true });
-  const response = await exports.default.fetch(new Request(`https://api.test${path}`, { headers: { Cookie: `${SESSION_COOKIE}=${token}` } }));
+  const response = await fetchWithEnv(new Request(`https://api.test${path}`, { headers: { Cookie: `${SESSION_COOKIE}=${token}` } }), overrides);
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -82,5 +82,44 @@ describe("every ignored event says why: admin API and console", () => {
     });
     const list = await body(await call(`/api/banking/transactions/?item_id=${item.id}&limit=50`, { headers: await authHeaders(userId) }));
     expect(list.data).toHaveLength(4);
+  });
+});
+
+describe("signature rollout: unsigned deliveries are visible", () => {
+  it("an unsigned delivery shows in the metrics API, the console overview and the event's detail (API and console)", async () => {
+    const token = `tok-${crypto.randomUUID()}`;
+    const headers = await admin();
+    const before = await body(await call("/api/admin/metrics/?window=24h", { headers }));
+    const payload = eventPayload();
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload), { signature: null, headers: { "X-Webhook-Token": token } }), {
+      PLUGGY_WEBHOOK_AUTH_TOKEN: token,
+    });
+    expect(response.status).toBe(200);
+
+    const after = await body(await call("/api/admin/metrics/?window=24h", { headers }));
+    expect(after.data.webhooks.unsigned).toBe(before.data.webhooks.unsigned + 1);
+    expect(after.data.series.at(-1).webhooks.unsigned).toBeGreaterThanOrEqual(1);
+
+    const detail = await body(await call(`/api/admin/webhook-events/${payload.eventId}/`, { headers }));
+    expect(detail.data.matched_key).toBe("unsigned");
+
+    const overview = await consolePage("/admin");
+    expect(overview).toContain("Webhooks unsigned (24h)");
+    expect(overview).toContain(`${after.data.webhooks.unsigned} of ${after.data.webhooks.accepted}`);
+    const page = await consolePage(`/admin/webhook-events/${payload.eventId}`);
+    expect(page).toMatch(/<dt>Signature<\/dt>\s*<dd><span class="badge badge--warn">unsigned<\/span>/);
+  });
+});
+
+describe("webhook signatures not checked: a warning in the console", () => {
+  it.each(["", "  ", " , "])("PLUGGY_WEBHOOK_SECRET=%j → every console page warns", async (secret) => {
+    for (const path of ["/admin", "/admin/webhook-events"]) {
+      const page = await consolePage(path, { PLUGGY_WEBHOOK_SECRET: secret });
+      expect(page).toContain("Webhook signatures are not checked: PLUGGY_WEBHOOK_SECRET is not configured");
+    }
+  });
+
+  it("no warning when a secret is configured", async () => {
+    expect(await consolePage("/admin")).not.toContain("Webhook signatures are not checked");
   });
 });
