@@ -252,7 +252,11 @@ async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: We
   }
   const held = await heldTransactionAccounts(deps.db, itemId, listed.ids);
   const byAccount = new Map<string, string[]>();
-  for (const [transactionId, accountId] of held) byAccount.set(accountId, [...(byAccount.get(accountId) ?? []), transactionId]);
+  for (const [transactionId, accountId] of held) {
+    const ids = byAccount.get(accountId);
+    if (ids) ids.push(transactionId);
+    else byAccount.set(accountId, [transactionId]);
+  }
   const stillListed = new Set<string>();
   for (const [accountId, ids] of byAccount) {
     try {
