@@ -1,4 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app.ts";
+import type { AppBindings } from "../src/platform/env.ts";
 import { call, body } from "./helpers/http.ts";
 import { backoffSeconds } from "../src/platform/backoff.ts";
 import { formatMinor, toMinor } from "../src/platform/money.ts";
@@ -9,8 +13,29 @@ describe("healthz", () => {
   it("answers ok without auth and carries a request id", async () => {
     const res = await call("/healthz");
     expect(res.status).toBe(200);
-    expect(await body(res)).toEqual({ data: { status: "ok" } });
+    // The test configuration has PLUGGY_WEBHOOK_SECRET and no PLUGGY_WEBHOOK_AUTH_TOKEN: every delivery must be signed.
+    expect(await body(res)).toEqual({ data: { status: "ok", webhook_signatures: "required" } });
     expect(res.headers.get("X-Request-Id")).toMatch(/.+/);
+  });
+
+  it.each([
+    [{ PLUGGY_WEBHOOK_SECRET: undefined }, "not_checked"],
+    [{ PLUGGY_WEBHOOK_SECRET: "" }, "not_checked"],
+    [{ PLUGGY_WEBHOOK_SECRET: "   " }, "not_checked"],
+    [{ PLUGGY_WEBHOOK_SECRET: " , ,, " }, "not_checked"],
+    [{ PLUGGY_WEBHOOK_SECRET: "s1", PLUGGY_WEBHOOK_AUTH_TOKEN: "t1" }, "checked"],
+    [{ PLUGGY_WEBHOOK_SECRET: "s1", PLUGGY_WEBHOOK_AUTH_TOKEN: "t1", PLUGGY_WEBHOOK_REQUIRE_SIGNATURE: "true" }, "required"],
+    [{ PLUGGY_WEBHOOK_SECRET: "s1,s0", PLUGGY_WEBHOOK_AUTH_TOKEN: " " }, "required"],
+  ])("says how webhook signatures are checked (%j → %s), touching no storage", async (vars, expected) => {
+    const broken = () => {
+      throw new Error("storage touched");
+    };
+    const noStorage = { DB: { prepare: broken, batch: broken, exec: broken }, WEBHOOK_ARCHIVE: { get: broken, put: broken, head: broken, list: broken, delete: broken } };
+    const ctx = createExecutionContext();
+    const res = await createApp().fetch(new Request("https://api.test/healthz"), { ...(env as AppBindings), ...noStorage, ...vars } as unknown as AppBindings, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await body(res)).toEqual({ data: { status: "ok", webhook_signatures: expected } });
   });
 
   it("echoes a valid incoming request id", async () => {

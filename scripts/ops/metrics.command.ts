@@ -51,7 +51,10 @@ export const metricsCommand: Command = {
     console.log(
       table([
         { area: "category sync", counts: `succeeded ${cs.succeeded}  failed ${cs.failed}  dead ${cs.dead}  skipped ${cs.skipped}  pending now ${cs.pending}  success ${percent(cs.success_rate)}` },
-        { area: "webhooks", counts: `accepted ${wh.accepted}  duplicate ${wh.duplicate}  rejected ${wh.rejected}  processed ${wh.processed}  failed ${wh.failed}  dead ${wh.dead}` },
+        {
+          area: "webhooks",
+          counts: `accepted ${wh.accepted}  unsigned ${wh.unsigned ?? 0}  duplicate ${wh.duplicate}  rejected ${wh.rejected}  processed ${wh.processed}  failed ${wh.failed}  dead ${wh.dead}`,
+        },
         ...(rc ? [{ area: "reconciliation", counts: `runs ${rc.runs}  items ${rc.items}  added ${rc.added}  updated ${rc.updated}  removed ${rc.removed}` }] : []),
       ]),
     );

@@ -43,7 +43,9 @@ const CONNECT_TOKEN_TTL_SECONDS = 30 * 60;
 const INVALID_JSON = Symbol("invalid-json");
 
 const ITEM_EVENTS = new Set(["item/created", "item/updated", "item/deleted", "item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"]);
-const WEBHOOK_EVENTS = [...ITEM_EVENTS, "connector/status_updated", "transactions/created", "transactions/updated", "transactions/deleted", "item/all", "all"];
+/** What a subscription may name but no delivery ever carries as its `event`. */
+const SUBSCRIPTION_TARGETS = new Set(["item/all", "all"]);
+const WEBHOOK_EVENTS = [...ITEM_EVENTS, "connector/status_updated", "transactions/created", "transactions/updated", "transactions/deleted", ...SUBSCRIPTION_TARGETS];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -93,13 +95,18 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
 
   const autoDeliver = () => Boolean(options.appWebhookUrl) && state.config.autoWebhooks;
 
+  /**
+   * A webhook body as Pluggy sends it (pluggy-sdk's `WebhookEventPayload`): `event`, `eventId`, the
+   * deprecated `id` (the id of the entity the event is about), `itemId`, `triggeredBy` and each kind's
+   * own fields. Never `clientUserId`: Pluggy's bodies do not carry it.
+   */
   function buildPayload(origin: string, event: string, itemId: string | undefined, extra: Record<string, unknown>): Record<string, unknown> & { eventId: string } {
     const eventId = crypto.randomUUID();
     const item = itemId ? state.getItem(itemId) : undefined;
     const firstAccount = itemId ? state.accountsOf(itemId)[0]?.id : undefined;
     let payload: Record<string, unknown>;
     if (ITEM_EVENTS.has(event)) {
-      payload = { event, eventId, itemId, ...(event === "item/deleted" ? {} : { triggeredBy: "CLIENT" }), clientUserId: item?.clientUserId ?? null, clientId: options.clientId };
+      payload = { event, eventId, id: itemId, itemId, ...(event === "item/deleted" ? {} : { triggeredBy: "CLIENT" }), clientId: options.clientId };
       if (event === "item/error") payload.error = item?.error ?? { code: "UNEXPECTED_ERROR", message: "Unexpected error while connecting to the institution" };
     } else if (event === "transactions/created") {
       const accountId = typeof extra.accountId === "string" ? extra.accountId : firstAccount;
@@ -109,16 +116,17 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       link.searchParams.set("accountId", accountId ?? "");
       link.searchParams.set("createdAtFrom", createdAtFrom);
       const count = accountId ? state.transactionsOf(accountId).filter((t) => t.createdAt >= createdAtFrom).length : 0;
-      payload = { event, eventId, itemId, accountId, transactionsCreatedAtFrom: createdAtFrom, createdTransactionsLink: link.toString(), transactionsCount: count, clientId: options.clientId };
+      payload = { event, eventId, id: itemId, itemId, accountId, transactionsCreatedAtFrom: createdAtFrom, createdTransactionsLink: link.toString(), transactionsCount: count, clientId: options.clientId };
     } else if (event === "transactions/updated" || event === "transactions/deleted") {
       const ids = Array.isArray(extra.transactionIds) ? extra.transactionIds : [];
       const firstId = typeof ids[0] === "string" ? ids[0] : undefined;
       const accountOfFirst = firstId ? state.transactionAccount.get(firstId) : undefined;
-      payload = { event, eventId, itemId, accountId: accountOfFirst ?? firstAccount, clientId: options.clientId, transactionIds: ids };
+      payload = { event, eventId, id: itemId, itemId, accountId: accountOfFirst ?? firstAccount, clientId: options.clientId, transactionIds: ids };
     } else if (event === "connector/status_updated") {
-      payload = { event, eventId, connectorId: item?.connector.id ?? 0, data: { status: "ONLINE" } };
+      const connectorId = item?.connector.id ?? 0;
+      payload = { event, eventId, id: String(connectorId), connectorId, data: { status: "ONLINE" } };
     } else {
-      payload = { event, eventId, ...(itemId ? { itemId } : {}) };
+      payload = { event, eventId, ...(itemId ? { id: itemId, itemId } : {}) };
     }
     return { ...payload, ...extra, eventId };
   }
@@ -341,6 +349,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     const parsed = sendBody.safeParse(jsonOf(c));
     if (!parsed.success) return validationFailure(parsed.error);
     const { event, itemId, ...extra } = parsed.data;
+    if (SUBSCRIPTION_TARGETS.has(event)) return pluggyError(400, `${event} is a subscription target, not an event Pluggy sends`, "INVALID_PARAMETERS");
     if ((ITEM_EVENTS.has(event) || event.startsWith("transactions/")) && !itemId) return pluggyError(400, `itemId is required for ${event}`, "INVALID_PARAMETERS");
     if ((event === "transactions/updated" || event === "transactions/deleted") && !Array.isArray(extra.transactionIds)) {
       return pluggyError(400, `transactionIds is required for ${event}`, "INVALID_PARAMETERS");
@@ -538,7 +547,7 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     const item = state.getItem(c.req.param("id"));
     if (!item) return pluggyError(404, "Item not found", "ITEM_NOT_FOUND");
     state.deleteItem(item.id);
-    if (autoDeliver()) runInBackground(c, deliver(buildPayload(new URL(c.req.url).origin, "item/deleted", item.id, { clientUserId: item.clientUserId })));
+    if (autoDeliver()) runInBackground(c, deliver(buildPayload(new URL(c.req.url).origin, "item/deleted", item.id, {})));
     return c.json(item);
   });
 

@@ -535,6 +535,66 @@ describe("control API", () => {
   });
 });
 
+describe("webhook bodies (pluggy-sdk's WebhookEventPayload)", () => {
+  /** A simulator of its own that delivers to a recorder instead of the app. */
+  function recordingSimulator() {
+    const delivered: Array<{ headers: Headers; body: Record<string, unknown> }> = [];
+    const simulator = createSimulator({
+      ...CLIENT,
+      webhookSecret: "s3cret",
+      webhookAuthToken: "tok",
+      appWebhookUrl: "https://app.test/api/banking/pluggy/webhook/",
+      seedSandbox: false,
+      fetch: async (_input, init) => {
+        delivered.push({ headers: new Headers(init?.headers), body: JSON.parse(String(init?.body)) as Record<string, unknown> });
+        return new Response(null, { status: 200 });
+      },
+    });
+    const control = (path: string, body: unknown) =>
+      simulator.fetch(new Request(`http://sim.test/__sim${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }));
+    return { simulator, delivered, control };
+  }
+
+  it("carries the deprecated id and never clientUserId, kind by kind", async () => {
+    const { delivered, control } = recordingSimulator();
+    const created = (await (await control("/items", { clientUserId: "u-webhooks", accounts: 1, transactionsPerAccount: 2, notify: true })).json()) as {
+      item: { id: string; connector: { id: number } };
+      accounts: Array<{ id: string }>;
+      transactionIds: string[];
+    };
+    const itemId = created.item.id;
+    const accountId = created.accounts[0]?.id;
+    for (const event of ["item/updated", "item/error", "item/deleted", "transactions/created", "connector/status_updated"]) {
+      expect((await control("/webhooks/send", { event, itemId })).status).toBe(200);
+    }
+    expect((await control("/webhooks/send", { event: "transactions/updated", itemId, transactionIds: created.transactionIds })).status).toBe(200);
+
+    const bodies = delivered.map((d) => d.body);
+    for (const body of bodies) {
+      expect(body).not.toHaveProperty("clientUserId");
+      expect(typeof body.eventId).toBe("string");
+      expect(typeof body.id).toBe("string");
+    }
+    const [itemCreated, itemUpdated, itemError, itemDeleted, txCreated, connector, txUpdated] = bodies;
+    expect(itemCreated).toEqual({ event: "item/created", eventId: expect.any(String), id: itemId, itemId, triggeredBy: "CLIENT", clientId: CLIENT.clientId });
+    expect(itemUpdated).toMatchObject({ event: "item/updated", id: itemId, itemId, triggeredBy: "CLIENT" });
+    expect(itemError).toMatchObject({ event: "item/error", id: itemId, itemId, error: { code: expect.any(String), message: expect.any(String) } });
+    expect(itemDeleted).toEqual({ event: "item/deleted", eventId: expect.any(String), id: itemId, itemId, clientId: CLIENT.clientId });
+    expect(txCreated).toMatchObject({ event: "transactions/created", id: itemId, itemId, accountId, transactionsCreatedAtFrom: expect.any(String), createdTransactionsLink: expect.any(String) });
+    expect(connector).toMatchObject({ event: "connector/status_updated", id: String(created.item.connector.id), data: { status: "ONLINE" } });
+    expect(txUpdated).toMatchObject({ event: "transactions/updated", id: itemId, itemId, accountId, clientId: CLIENT.clientId, transactionIds: created.transactionIds });
+    expect(delivered[0]?.headers.get("X-Webhook-Token")).toBe("tok");
+    expect(delivered[0]?.headers.get("X-Pluggy-Signature")).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each(["item/all", "all"])("refuses to send %s: a subscription target, not an event", async (event) => {
+    const { delivered, control } = recordingSimulator();
+    const response = await control("/webhooks/send", { event, itemId: crypto.randomUUID() });
+    expect(response.status).toBe(400);
+    expect(delivered).toEqual([]);
+  });
+});
+
 describe("the seeded sandbox", () => {
   it("has two items for sandbox-user with checking and credit card accounts and a few hundred transactions", async () => {
     const items = await sim.itemsOf("sandbox-user");

@@ -123,6 +123,9 @@ const categorySyncCounts = z.object({
 });
 const webhookCounts = z.object({
   accepted: z.number().int(),
+  unsigned: z.number().int().openapi({
+    description: "Accepted events whose delivery had no X-Pluggy-Signature, only the right X-Webhook-Token (a subset of `accepted`; the signature rollout)",
+  }),
   duplicate: z.number().int(),
   rejected: z.number().int(),
   processed: z.number().int(),

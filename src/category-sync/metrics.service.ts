@@ -38,9 +38,13 @@ function pick(totals: Record<string, number>): GroupCounts {
   return { category_sync: group("category_sync"), reconciliation: group("reconciliation") };
 }
 
-/** The contract's webhook counts (the webhooks domain also counts `ignored`, which the contract does not list). */
+/**
+ * The contract's webhook counts plus `unsigned` (accepted on the header token without a signature; the
+ * webhooks domain also counts `ignored`, which is not shown).
+ */
 const contractWebhooks = (counts: WebhookCounts): MetricsDto["webhooks"] => ({
   accepted: counts.accepted,
+  unsigned: counts.unsigned,
   duplicate: counts.duplicate,
   rejected: counts.rejected,
   processed: counts.processed,
@@ -79,7 +83,7 @@ export async function adminMetrics(db: Db, window: MetricWindow, now: Date = new
       return {
         bucket: point.bucket,
         category_sync,
-        webhooks: contractWebhooks(hooks ?? { accepted: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 }),
+        webhooks: contractWebhooks(hooks ?? { accepted: 0, unsigned: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 }),
         reconciliation,
       };
     }),

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { items } from "../db/schema.ts";
+import { splitList } from "../platform/env.ts";
 import { notFound, validationError } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
@@ -17,10 +18,21 @@ export interface ConnectTokenDeps {
   pluggy: PluggyApi;
   /** ALLOWED_ORIGINS, parsed. */
   allowedOrigins: readonly string[];
-  /** PLUGGY_WEBHOOK_URL, when set. */
+  /** Sent as `options.webhookUrl` when set (see connectTokenWebhookUrl). */
   webhookUrl?: string | undefined;
   logger?: Logger;
   now?: () => Date;
+}
+
+/**
+ * The `webhookUrl` connect tokens carry: PLUGGY_WEBHOOK_URL, unless PLUGGY_WEBHOOK_AUTH_TOKEN is set.
+ * Pluggy sends custom headers only to subscriptions made with `POST /webhooks`, never to a `webhookUrl`
+ * on an item or connect token, so with the header token required every item-level delivery would be
+ * refused (401, which Pluggy does not retry) and would only duplicate the app-level subscription.
+ */
+export function connectTokenWebhookUrl(vars: { PLUGGY_WEBHOOK_URL?: string | undefined; PLUGGY_WEBHOOK_AUTH_TOKEN?: string | undefined }): string | undefined {
+  if (splitList(vars.PLUGGY_WEBHOOK_AUTH_TOKEN).length > 0) return undefined;
+  return vars.PLUGGY_WEBHOOK_URL?.trim() || undefined;
 }
 
 /** Widget filters asked for → Pluggy Connect widget props (only those asked). */

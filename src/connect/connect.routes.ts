@@ -9,7 +9,7 @@ import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/o
 import { connectionLimit } from "../platform/rate-limit.ts";
 import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { connectTokenBody, connectTokenSchema, registerItemBody } from "./connect.schemas.ts";
-import { createConnectToken } from "./connect-token.service.ts";
+import { connectTokenWebhookUrl, createConnectToken } from "./connect-token.service.ts";
 import { deleteItem, refreshItem, registerItem } from "./connections.service.ts";
 
 /** The CONNECT_TOKEN_RATE_LIMITER period (wrangler.toml `simple.period`). */
@@ -34,7 +34,7 @@ const connectTokenRoute = createRoute({
   tags: ["Connections"],
   summary: "Create a Pluggy Connect token for the caller",
   description:
-    "Calls Pluggy `POST /connect_token` with only token options (`itemId`, `clientUserId` = the caller, `avoidDuplicates`, `oauthRedirectUri`, `webhookUrl`). " +
+    "Calls Pluggy `POST /connect_token` with only token options (`itemId`, `clientUserId` = the caller, `avoidDuplicates`, `oauthRedirectUri`, `webhookUrl` = PLUGGY_WEBHOOK_URL, only when PLUGGY_WEBHOOK_AUTH_TOKEN is not set). " +
     "Connector filters are widget options: they come back in `widget_options` (only those asked for) and as query parameters of `connect_url`. " +
     "Arrays must be non-empty and without duplicates. Rate limited per user.",
   security: [{ bearerAuth: [] }],
@@ -115,7 +115,7 @@ export const connectionRoutes = createRouter()
         db: c.var.db,
         pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
         allowedOrigins: splitList(c.env.ALLOWED_ORIGINS),
-        webhookUrl: c.env.PLUGGY_WEBHOOK_URL?.trim() || undefined,
+        webhookUrl: connectTokenWebhookUrl(c.env),
         logger: c.var.logger,
       },
       c.var.user.id,

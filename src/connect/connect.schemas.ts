@@ -68,7 +68,10 @@ export const connectTokenBody = z
       .optional()
       .openapi({ example: ["BR"] }),
     connector_types: uniqueArray(z.enum(CONNECTOR_TYPES), CONNECTOR_TYPES.length).optional().openapi({ example: ["PERSONAL_BANK"] }),
-    connector_ids: uniqueArray(z.number().int().positive(), MAX_CONNECTOR_IDS).optional().openapi({ example: [201, 212] }),
+    // Pluggy's connector ids start at 0: Pluggy Bank, the sandbox connector, is 0.
+    connector_ids: uniqueArray(z.number().int().nonnegative(), MAX_CONNECTOR_IDS)
+      .optional()
+      .openapi({ example: [201, 212], description: "Pluggy connector ids (0 is Pluggy Bank, the sandbox connector)" }),
     products_types: uniqueArray(z.enum(PRODUCT_TYPES), PRODUCT_TYPES.length).optional().openapi({ example: ["ACCOUNTS", "TRANSACTIONS"] }),
     oauth_redirect_uri: redirectUri.optional().openapi({ description: "Where the user lands after an Open Finance (OAuth) flow; its origin must be in ALLOWED_ORIGINS" }),
     include_sandbox: z.boolean().optional().openapi({ description: "Show Pluggy's sandbox connectors in the widget" }),

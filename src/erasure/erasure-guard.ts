@@ -30,7 +30,7 @@ export async function erasureCoversItem(db: Db, userId: string, itemCreatedAt: s
  * Finishes the erasure of one item a writer found attributed to an erased user: deletes it at Pluggy
  * (404 = already gone) and removes anything local about it. Pluggy errors other than 404 propagate, so
  * the caller's retry (webhook or queue) tries again. The raw webhook bodies about the item are left to
- * the erasure's delayed sweep pass, which attributes `item/*` deliveries by their `clientUserId`.
+ * the erasure's passes (the item is gone here, and Pluggy's own deliveries about it name only its id).
  */
 export async function forgetErasedItem(deps: { db: Db; pluggy: PluggyApi; logger: Logger }, itemId: string): Promise<void> {
   try {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, min, notInArray } from "drizzle-orm";
 import { chunk, type Db } from "../db/client.ts";
 import { accounts, categorySyncJobs, erasureRequests, items, transactions, webhookEvents } from "../db/schema.ts";
 import type { Logger } from "../platform/logger.ts";
@@ -24,16 +24,16 @@ export const ERASURE_SWEEP_DELAY_SECONDS = 10 * 60;
 export const ERASURE_REQUEUE_AFTER_MINUTES = 60;
 /** How far before the request `item/*` deliveries are searched for items attributed to the user. */
 const ATTRIBUTION_LOOKBACK_MS = 24 * 3_600_000;
-/** Bodies read per pass when attributing deliveries without a local item (bounded work per message). */
+/** Rejected bodies read per pass when attributing them by their bytes (bounded work per message). */
 const MAX_ATTRIBUTION_READS = 500;
+/** Items we do not hold whose owner one pass asks Pluggy for (`GET /items/{id}` each; bounded work per message). */
+const MAX_ATTRIBUTION_LOOKUPS = 100;
 /** Webhook rows handled per statement: ids in `IN (...)` stay under D1's 100 parameters. */
 const IDS_PER_STATEMENT = 90;
 /** Rows per webhook-event deletion round (R2 `delete` takes up to 1000 keys). */
 const EVENTS_PER_ROUND = 500;
 /** Transactions deleted per statement, so a very large user never runs into D1's per-query time limit. */
 const TRANSACTIONS_PER_DELETE = 5000;
-/** Events whose body names the item's `clientUserId`. */
-const ITEM_EVENTS = ["item/created", "item/updated", "item/deleted", "item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"];
 
 export interface ErasureRequestDeps {
   db: Db;
@@ -123,7 +123,8 @@ export interface ErasureResult {
 
 /**
  * Erases one user. Pass one (the `user.erase` message): every item we hold for the user — plus items
- * that only `item/*` webhooks attribute to them (`clientUserId`), created before the request — is
+ * we never stored that webhooks name and Pluggy attributes to them (`GET /items/{id}` → `clientUserId`),
+ * created before the request — is
  * deleted at Pluggy (404 = already gone; a transient failure or our credentials being refused → retry
  * before anything local is touched; any other refusal is logged and the local erasure goes on); then the
  * webhook events about those items, rows and R2 bodies (`events/` and attributable `rejected/` ones);
@@ -218,61 +219,42 @@ async function localItemIds(db: Db, userId: string, createdUpTo: string | undefi
 }
 
 /**
- * Items we never stored that Pluggy's `item/*` deliveries (received from a day before the request on)
- * attribute to the user through `clientUserId` — e.g. one created in the Connect widget moments before
- * the request. Confirmed with `GET /items/{id}`: only one that still exists and was created before the
- * request is in scope. Bounded: at most MAX_ATTRIBUTION_READS bodies per pass.
+ * Items we never stored that webhooks received from a day before the request on name — e.g. one created
+ * in the Connect widget moments before the request — and that Pluggy attributes to the user. Pluggy's
+ * webhook bodies do not carry `clientUserId`, so the owner comes from `GET /items/{id}`: only an item
+ * that still exists, is the user's and was created before the request is in scope. An item Pluggy no
+ * longer has cannot be attributed to anyone; its bodies (ids only) age out with retention. Bounded: at
+ * most MAX_ATTRIBUTION_LOOKUPS items per pass, oldest first.
  */
 async function itemsAttributedByWebhooks(deps: ErasureDeps, userId: string, requestedAt: string, known: ReadonlySet<string>): Promise<string[]> {
-  const { db, bucket } = deps;
+  const { db } = deps;
   const since = new Date(Date.parse(requestedAt) - ATTRIBUTION_LOOKBACK_MS).toISOString();
+  const firstSeen = min(webhookEvents.receivedAt);
   const rows = await db
-    .select({ itemId: webhookEvents.itemId, r2Key: webhookEvents.r2Key })
+    .select({ itemId: webhookEvents.itemId, firstSeen })
     .from(webhookEvents)
-    .where(
-      and(
-        inArray(webhookEvents.event, ITEM_EVENTS),
-        gt(webhookEvents.receivedAt, since),
-        isNotNull(webhookEvents.itemId),
-        isNull(webhookEvents.payloadPurgedAt),
-        notInArray(webhookEvents.itemId, db.select({ id: items.id }).from(items)),
-      ),
-    )
-    .orderBy(asc(webhookEvents.receivedAt))
-    .limit(MAX_ATTRIBUTION_READS);
-  const checked = new Set<string>();
+    .where(and(gt(webhookEvents.receivedAt, since), isNotNull(webhookEvents.itemId), notInArray(webhookEvents.itemId, db.select({ id: items.id }).from(items))))
+    .groupBy(webhookEvents.itemId)
+    .orderBy(asc(firstSeen))
+    .limit(MAX_ATTRIBUTION_LOOKUPS + known.size);
   const attributed: string[] = [];
+  let lookups = 0;
   for (const row of rows) {
-    if (!row.itemId || known.has(row.itemId) || checked.has(row.itemId)) continue;
-    checked.add(row.itemId);
-    const object = await bucket.get(row.r2Key);
-    if (!object || clientUserIdOf(await object.text()) !== userId) continue;
+    if (!row.itemId || known.has(row.itemId)) continue;
+    if (++lookups > MAX_ATTRIBUTION_LOOKUPS) break;
     let item;
     try {
       item = await deps.pluggy.getItem(row.itemId);
     } catch (error) {
-      if (error instanceof PluggyError && error.status === 404) {
-        attributed.push(row.itemId); // gone at Pluggy; its webhook bodies still go
-        continue;
-      }
+      if (error instanceof PluggyError && error.status === 404) continue; // gone: Pluggy can no longer say whose it was
       const retryable = asRetryable(error);
       if (retryable !== error || !(error instanceof PluggyError)) throw retryable;
-      deps.logger.warn("could not confirm an item attributed by webhooks; left alone", { item_id: row.itemId, pluggy_status: error.status });
+      deps.logger.warn("could not confirm the owner of an item webhooks name; left alone", { item_id: row.itemId, pluggy_status: error.status });
       continue;
     }
     if (item.clientUserId === userId && Date.parse(item.createdAt ?? requestedAt) <= Date.parse(requestedAt)) attributed.push(row.itemId);
   }
   return attributed;
-}
-
-function clientUserIdOf(text: string): string | undefined {
-  try {
-    const json: unknown = JSON.parse(text);
-    if (json && typeof json === "object" && "clientUserId" in json && typeof json.clientUserId === "string") return json.clientUserId;
-  } catch {
-    return undefined;
-  }
-  return undefined;
 }
 
 /** A transient Pluggy failure, or Pluggy refusing our own credentials, is worth retrying; the rest is not. */

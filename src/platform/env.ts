@@ -14,6 +14,8 @@ export type AppBindings = CloudflareBindings & {
   /** Longest token lifetime (`exp − iat`) accepted, in seconds (default 86400). */
   AUTH_JWT_MAX_LIFETIME_SECONDS?: string;
   PLUGGY_WEBHOOK_URL?: string;
+  /** "true": a webhook without X-Pluggy-Signature is refused even with the right X-Webhook-Token (see webhookAuthConfig). */
+  PLUGGY_WEBHOOK_REQUIRE_SIGNATURE?: string;
   /** Category sync tuning in seconds (defaults in src/category-sync/category-sync.config.ts; tests set them low). */
   CATEGORY_SYNC_SEND_DELAY_SECONDS?: string;
   CATEGORY_SYNC_RETRY_BASE_SECONDS?: string;
@@ -41,4 +43,37 @@ export function splitList(value: string | undefined): string[] {
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
+}
+
+/**
+ * How webhook signatures are checked with this configuration (`/healthz` `webhook_signatures`, console):
+ * - `not_checked`: PLUGGY_WEBHOOK_SECRET is unset, empty or only whitespace/commas: nothing is verified;
+ * - `checked`: a signature, when present, must verify; a delivery without one is accepted (as `unsigned`,
+ *   and counted) on the right X-Webhook-Token — the signature rollout (PLUGGY_WEBHOOK_AUTH_TOKEN set);
+ * - `required`: every delivery must carry a valid signature.
+ */
+export type WebhookSignatureMode = "required" | "checked" | "not_checked";
+
+export interface WebhookAuthConfig {
+  /** PLUGGY_WEBHOOK_SECRET's keys (rotation: any may match). */
+  secrets: string[];
+  /** PLUGGY_WEBHOOK_AUTH_TOKEN's tokens; empty: no header token required. */
+  tokens: string[];
+  /** A delivery without a signature header is accepted when its header token is right. */
+  acceptUnsigned: boolean;
+  signatures: WebhookSignatureMode;
+}
+
+/** Webhook authentication as configured (pure; nothing here is a secret's value that leaves the Worker). */
+export function webhookAuthConfig(env: {
+  PLUGGY_WEBHOOK_SECRET?: string | undefined;
+  PLUGGY_WEBHOOK_AUTH_TOKEN?: string | undefined;
+  PLUGGY_WEBHOOK_REQUIRE_SIGNATURE?: string | undefined;
+}): WebhookAuthConfig {
+  const secrets = splitList(env.PLUGGY_WEBHOOK_SECRET);
+  const tokens = splitList(env.PLUGGY_WEBHOOK_AUTH_TOKEN);
+  const requireSignature = /^(?:true|1|yes)$/i.test((env.PLUGGY_WEBHOOK_REQUIRE_SIGNATURE ?? "").trim());
+  const acceptUnsigned = secrets.length > 0 && tokens.length > 0 && !requireSignature;
+  const signatures: WebhookSignatureMode = secrets.length === 0 ? "not_checked" : acceptUnsigned ? "checked" : "required";
+  return { secrets, tokens, acceptUnsigned, signatures };
 }

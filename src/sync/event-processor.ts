@@ -2,8 +2,9 @@ import { z } from "zod";
 import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
 import { createCategoryLookup } from "./category-lookup.ts";
 import { fetchItemOrGone, findLocalItem, resolveOwner, syncItem, type SyncDeps } from "./item-sync.service.ts";
-import { deleteItemData, deleteTransactionsByPluggyIds, localAccountsOf, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
+import { deleteItemData, deleteTransactionsByPluggyIds, heldTransactionAccounts, localAccountsOf, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
 import type { TransactionQuery } from "../pluggy/pluggy.client.ts";
+import { PluggyError } from "../pluggy/pluggy.errors.ts";
 
 /**
  * The part of a Pluggy webhook body the processor reads. Structural, so the webhooks domain's own zod
@@ -18,14 +19,30 @@ export interface WebhookPayloadLike {
 
 export type WebhookProcessOutcome = "processed" | "ignored";
 
+/**
+ * What processing one event did. `reason` says why it was `ignored` (always set then), or what part of
+ * a `processed` one was not applied or happened instead (e.g. deletions Pluggy did not confirm); the
+ * consumer shows it on the event.
+ */
+export interface WebhookProcessResult {
+  outcome: WebhookProcessOutcome;
+  reason?: string;
+}
+
+const processed = (reason?: string): WebhookProcessResult => (reason ? { outcome: "processed", reason } : { outcome: "processed" });
+const ignored = (reason: string): WebhookProcessResult => ({ outcome: "ignored", reason });
+
 /** Item events whose only effect is a fresh copy of the item's status. */
 const ITEM_STATUS_EVENTS = new Set(["item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"]);
 
-const transactionsCreatedFields = z.looseObject({
-  accountId: z.string().min(1).optional(),
-  // Checked apart (createdAtFromOf): a bad value must not hide the accountId.
-  transactionsCreatedAtFrom: z.unknown().optional(),
-});
+/**
+ * An optional text field of a payload: a non-empty string, else absent. Pluggy sends `null` for fields
+ * it has no value for (`accountId`, `transactionsCreatedAtFrom`, `triggeredBy`...), so null — like a
+ * missing key, an empty string or another type — reads as absent, never as a reason to drop the event.
+ */
+export function presentText(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
 
 const isoInstant = z.iso.datetime({ offset: true });
 
@@ -41,52 +58,58 @@ function createdAtFromOf(value: unknown): string | undefined {
   return Number.isNaN(instant.getTime()) ? undefined : instant.toISOString();
 }
 
-const transactionIdsFields = z.looseObject({
-  accountId: z.string().min(1).optional(),
-  transactionIds: z.array(z.string().min(1)),
-});
-
-const connectorFields = z.looseObject({
-  connectorId: z.union([z.number(), z.string()]).optional(),
-  data: z.looseObject({ status: z.string().optional() }).optional(),
-});
+/**
+ * `transactionIds`, the one thing `transactions/updated|deleted` cannot do without: undefined when it is
+ * not a list. Entries that are not non-empty strings are dropped (and counted), not the whole event.
+ */
+function transactionIdsOf(payload: WebhookPayloadLike): { ids: string[]; dropped: number } | undefined {
+  const value = payload["transactionIds"];
+  if (!Array.isArray(value)) return undefined;
+  const ids = value.filter((id): id is string => typeof id === "string" && id.length > 0);
+  return { ids, dropped: value.length - ids.length };
+}
 
 /**
  * Applies one Pluggy webhook to our data. The payload is a signal, not the data: every effect re-reads
  * Pluggy (`GET /items/{id}`, `GET /accounts`, `GET /v2/transactions`), so processing is idempotent, safe
  * under duplicates and correct in any order — a `transactions/*` event about an item we have not seen yet
  * runs the item's first (full) sync instead, and a 404 on `GET /items/{id}` means Pluggy deleted the
- * item, so its local data goes. Returns `ignored` for events we do not act on (unknown kinds, payloads
- * missing what the kind needs, items that cannot be attributed to a user). `PluggyError`s propagate:
- * the caller decides between retry (transient) and failure.
+ * item, so its local data goes. Deletions are confirmed the same way: `item/deleted` removes data only
+ * once `GET /items/{id}` answers 404, `transactions/deleted` only the ids Pluggy's list no longer returns,
+ * so a forged or replayed deletion of live data changes nothing. Returns `ignored`, with the reason, only
+ * when the event cannot be acted on (a kind we do not handle, no `itemId` or `transactionIds` where the
+ * kind needs them, an item no user can be given, a deletion Pluggy contradicts). `PluggyError`s
+ * propagate: the caller decides between retry (transient) and failure.
  */
-export async function processWebhookPayload(deps: SyncDeps, payload: WebhookPayloadLike): Promise<WebhookProcessOutcome> {
-  const logger = deps.logger.child({ event: payload.event, event_id: payload.eventId, item_id: payload.itemId ?? null });
+export async function processWebhookPayload(deps: SyncDeps, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
+  const itemId = presentText(payload.itemId);
+  const logger = deps.logger.child({ event: payload.event, event_id: payload.eventId, item_id: itemId ?? null });
   const scoped: SyncDeps = { ...deps, logger };
-  const itemId = payload.itemId ?? undefined;
 
   if (payload.event === "connector/status_updated") {
-    const fields = connectorFields.safeParse(payload);
+    const data = payload["data"];
+    const status = data !== null && typeof data === "object" && "status" in data ? presentText(data.status) : undefined;
+    const connectorId = payload["connectorId"];
     // Nothing of ours stores a connector's health; the item events that follow carry any item change.
     logger.info("connector status updated; no local change", {
-      connector_id: fields.success ? (fields.data.connectorId ?? null) : null,
-      connector_status: fields.success ? (fields.data.data?.status ?? null) : null,
+      connector_id: typeof connectorId === "number" || typeof connectorId === "string" ? connectorId : null,
+      connector_status: status ?? null,
     });
-    return "processed";
+    return processed();
   }
 
   if (!isHandled(payload.event)) {
     logger.info("webhook event kind not handled; ignored");
-    return "ignored";
+    return ignored(`event kind ${JSON.stringify(payload.event.slice(0, 128))} is not one we act on`);
   }
   if (!itemId) {
     logger.warn("webhook event has no itemId; ignored");
-    return "ignored";
+    return ignored(`no itemId: ${payload.event} is about an item and names none`);
   }
 
   switch (payload.event) {
     case "item/deleted":
-      return removeItem(scoped, itemId, "item/deleted");
+      return onItemDeleted(scoped, itemId);
     case "item/created":
     case "item/updated":
       return runItemSync(scoped, itemId);
@@ -108,37 +131,62 @@ function isHandled(event: string): boolean {
   );
 }
 
-async function removeItem(deps: SyncDeps, itemId: string, why: string): Promise<WebhookProcessOutcome> {
+const GONE_NOTE = "Pluggy no longer has the item (GET /items/{id} answered 404): its local data was removed";
+
+async function removeItem(deps: SyncDeps, itemId: string, why: string): Promise<void> {
   const removed = await deleteItemData(deps.db, itemId);
   deps.logger.info("item data removed", { why, item_removed: removed.item, accounts: removed.accounts, transactions: removed.transactions });
-  return "processed";
 }
 
+/** item/deleted: the local data goes only once Pluggy confirms, with a 404, that the item is gone. */
+async function onItemDeleted(deps: SyncDeps, itemId: string): Promise<WebhookProcessResult> {
+  const item = await fetchItemOrGone(deps.pluggy, itemId);
+  if (item) {
+    deps.logger.warn("item/deleted not confirmed: Pluggy still has the item; nothing removed", { status: item.status });
+    return ignored(`deletion not confirmed: GET /items/{id} still answers the item (status ${item.status}); nothing was removed`);
+  }
+  await removeItem(deps, itemId, "item/deleted, confirmed by GET /items 404");
+  return processed();
+}
+
+/** Why an item could not be synced or recorded, as shown on the event. */
+const OWNER_PROBLEMS = {
+  unattributed: "the item has no clientUserId at Pluggy and no local owner, so it cannot be attributed to a user; nothing written",
+  owner_mismatch: "Pluggy's clientUserId for the item differs from its local owner; nothing written",
+  erased: "the item's owner asked to be erased: the item was deleted at Pluggy and locally instead",
+} as const;
+
 /** item/created, item/updated — and the fallback for any event about an item we do not have yet. */
-async function runItemSync(deps: SyncDeps, itemId: string): Promise<WebhookProcessOutcome> {
+async function runItemSync(deps: SyncDeps, itemId: string): Promise<WebhookProcessResult> {
   const result = await syncItem(deps, itemId);
-  if (result.outcome === "gone") return removeItem(deps, itemId, "GET /items answered 404");
-  if (result.outcome !== "synced") return "ignored";
-  return "processed";
+  if (result.outcome === "gone") {
+    await removeItem(deps, itemId, "GET /items answered 404");
+    return processed(GONE_NOTE);
+  }
+  if (result.outcome !== "synced") return ignored(OWNER_PROBLEMS[result.outcome]);
+  return processed();
 }
 
 /** item/error, item/waiting_user_*, item/login_succeeded: copy status, execution status and error. */
-async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<WebhookProcessOutcome> {
+async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<WebhookProcessResult> {
   const item = await fetchItemOrGone(deps.pluggy, itemId);
-  if (!item) return removeItem(deps, itemId, "GET /items answered 404");
+  if (!item) {
+    await removeItem(deps, itemId, "GET /items answered 404");
+    return processed(GONE_NOTE);
+  }
   const local = await findLocalItem(deps.db, itemId);
   const owner = resolveOwner(item, local);
   if ("problem" in owner) {
     deps.logger.warn(`item status not recorded: ${owner.problem}`, { pluggy_client_user_id: item.clientUserId ?? null, local_user_id: local?.userId ?? null });
-    return "ignored";
+    return ignored(OWNER_PROBLEMS[owner.problem]);
   }
   if (await erasureCoversItem(deps.db, owner.userId, item.createdAt)) {
     await forgetErasedItem(deps, itemId);
-    return "ignored";
+    return ignored(OWNER_PROBLEMS.erased);
   }
   await upsertItem(deps.db, item, owner.userId);
   deps.logger.info("item status refreshed", { status: item.status, execution_status: item.executionStatus ?? null, error_code: item.error?.code ?? null });
-  return "processed";
+  return processed();
 }
 
 /**
@@ -151,54 +199,82 @@ async function accountsFor(deps: SyncDeps, owner: { userId: string; itemId: stri
   return upsertAccounts(deps.db, owner, await deps.pluggy.listAccounts(owner.itemId));
 }
 
-async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessOutcome> {
+async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
   const local = await findLocalItem(deps.db, itemId);
   if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // first sight: a full sync covers these rows
-  const fields = transactionsCreatedFields.safeParse(payload);
-  const given = fields.success ? fields.data.transactionsCreatedAtFrom : undefined;
+  const given = payload["transactionsCreatedAtFrom"];
   const createdAtFrom = createdAtFromOf(given);
   if (!createdAtFrom) {
-    if (given === undefined) deps.logger.warn("transactions/created without transactionsCreatedAtFrom; running an incremental item sync");
+    if (given === undefined || given === null) deps.logger.warn("transactions/created without transactionsCreatedAtFrom; running an incremental item sync");
     else deps.logger.warn("transactions/created with a transactionsCreatedAtFrom that is not an ISO instant; running an incremental item sync", { transactions_created_at_from: String(given).slice(0, 100) });
     return runItemSync(deps, itemId);
   }
   const owner = { userId: local.userId, itemId };
-  const accountId = fields.success ? fields.data.accountId : undefined;
+  const accountId = presentText(payload["accountId"]);
   const accounts = await accountsFor(deps, owner, accountId ? [accountId] : []);
   const accountIds = accountId ? [accountId] : [...accounts.keys()];
   const counts = await readAndUpsert(deps, { ...owner, accounts }, accountIds.map((id) => ({ accountId: id, createdAtFrom })));
   deps.logger.info("created transactions fetched", { ...counts, created_at_from: createdAtFrom });
-  return "processed";
+  return processed();
 }
 
-async function onTransactionsUpdated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessOutcome> {
-  const fields = transactionIdsFields.safeParse(payload);
-  if (!fields.success) {
+async function onTransactionsUpdated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
+  const listed = transactionIdsOf(payload);
+  if (!listed) {
     deps.logger.warn("transactions/updated without transactionIds; ignored");
-    return "ignored";
+    return ignored("no transactionIds list: transactions/updated names the transactions to re-read");
   }
   const local = await findLocalItem(deps.db, itemId);
   if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // arrived before item/created
   const owner = { userId: local.userId, itemId };
-  const { accountId, transactionIds } = fields.data;
-  if (transactionIds.length === 0) return "processed";
+  const { ids } = listed;
+  if (ids.length === 0) return processed(listed.dropped > 0 ? `${listed.dropped} transactionIds entries were not ids` : undefined);
+  const accountId = presentText(payload["accountId"]);
   const accounts = await accountsFor(deps, owner, accountId ? [accountId] : []);
   // Pluggy's v2 list needs an account; without one in the payload, ask each account for the ids.
   const accountIds = accountId ? [accountId] : [...accounts.keys()];
-  const counts = await readAndUpsert(deps, { ...owner, accounts }, accountIds.map((id) => ({ accountId: id, ids: transactionIds })));
-  deps.logger.info("updated transactions re-read", { ...counts, listed: transactionIds.length });
-  return "processed";
+  const counts = await readAndUpsert(deps, { ...owner, accounts }, accountIds.map((id) => ({ accountId: id, ids })));
+  deps.logger.info("updated transactions re-read", { ...counts, listed: ids.length });
+  return processed(listed.dropped > 0 ? `${listed.dropped} transactionIds entries were not ids` : undefined);
 }
 
-async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessOutcome> {
-  const fields = transactionIdsFields.safeParse(payload);
-  if (!fields.success) {
+/**
+ * transactions/deleted: removes only what Pluggy confirms. For the listed ids this item holds, each
+ * account's list is asked for them (`GET /v2/transactions?accountId=&ids=`, the account taken from our
+ * own rows, never from the payload); an id Pluggy still returns is kept, one it no longer returns (or
+ * whose account it no longer has) is removed. Ids we do not hold cost nothing.
+ */
+async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
+  const listed = transactionIdsOf(payload);
+  if (!listed) {
     deps.logger.warn("transactions/deleted without transactionIds; ignored");
-    return "ignored";
+    return ignored("no transactionIds list: transactions/deleted names the transactions to remove");
   }
-  const removed = await deleteTransactionsByPluggyIds(deps.db, fields.data.transactionIds, { itemId });
-  deps.logger.info("transactions removed", { listed: fields.data.transactionIds.length, removed });
-  return "processed";
+  const held = await heldTransactionAccounts(deps.db, itemId, listed.ids);
+  const byAccount = new Map<string, string[]>();
+  for (const [transactionId, accountId] of held) {
+    const ids = byAccount.get(accountId);
+    if (ids) ids.push(transactionId);
+    else byAccount.set(accountId, [transactionId]);
+  }
+  const stillListed = new Set<string>();
+  for (const [accountId, ids] of byAccount) {
+    try {
+      for await (const page of deps.pluggy.iterateTransactions({ accountId, ids })) for (const transaction of page) stillListed.add(transaction.id);
+    } catch (error) {
+      // The account itself is gone at Pluggy: so are its transactions.
+      if (!(error instanceof PluggyError && error.status === 404)) throw error;
+    }
+  }
+  const gone = [...held.keys()].filter((id) => !stillListed.has(id));
+  const kept = held.size - gone.length;
+  const removed = gone.length > 0 ? await deleteTransactionsByPluggyIds(deps.db, gone, { itemId }) : 0;
+  deps.logger.info("transactions removed", { listed: listed.ids.length, held: held.size, removed, kept_still_at_pluggy: kept });
+  if (kept > 0 && gone.length === 0) {
+    return ignored(`deletion not confirmed: Pluggy still lists all ${kept} of the listed transactions held here; nothing was removed`);
+  }
+  if (kept > 0) return processed(`${kept} of the ${held.size} listed transactions held here were kept: Pluggy still lists them`);
+  return processed();
 }
 
 async function readAndUpsert(

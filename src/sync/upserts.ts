@@ -366,6 +366,23 @@ export async function upsertTransactions(
 const IDS_PER_DELETE = 90;
 
 /**
+ * Which of `pluggyIds` this item holds, each with the Pluggy id of its account (Pluggy's transaction list
+ * is per account): what a deletion must ask Pluggy about before removing anything.
+ */
+export async function heldTransactionAccounts(db: Db, itemId: string, pluggyIds: readonly string[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  for (const ids of chunk([...new Set(pluggyIds)], IDS_PER_DELETE)) {
+    const rows = await db
+      .select({ pluggyId: transactions.pluggyId, accountPluggyId: accounts.pluggyId })
+      .from(transactions)
+      .innerJoin(accounts, eq(accounts.id, transactions.accountId))
+      .where(sql`${inArray(transactions.pluggyId, ids)} AND ${transactions.itemId} = ${itemId}`);
+    for (const row of rows) if (row.pluggyId) held.set(row.pluggyId, row.accountPluggyId);
+  }
+  return held;
+}
+
+/**
  * Removes transactions by Pluggy id (Pluggy said they are gone), with their category-sync jobs, limited
  * to `scope.itemId` when given so an event about one item cannot remove another's rows. Returns how
  * many transactions were removed; unknown ids are no-ops, so repeats are harmless.

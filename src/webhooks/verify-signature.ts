@@ -9,8 +9,12 @@
  *   compared with `crypto.subtle.timingSafeEqual`, so neither the content nor the length leaks.
  */
 
-/** Which configured key verified a body: `key:<index>` into PLUGGY_WEBHOOK_SECRET, or `none` when no key is configured. */
-export type MatchedKey = `key:${number}` | "none";
+/**
+ * How a body was authenticated: `key:<index>` into PLUGGY_WEBHOOK_SECRET for a verified signature;
+ * `unsigned` when it carried no signature header and the caller allowed that (the header token already
+ * authenticated it, see `acceptUnsigned`); `none` when no key is configured (nothing checked).
+ */
+export type MatchedKey = `key:${number}` | "unsigned" | "none";
 
 export type SignatureVerdict =
   | { ok: true; matchedKey: MatchedKey }
@@ -59,15 +63,20 @@ export async function signBody(body: Uint8Array | string, secret: string): Promi
 
 /**
  * Checks `X-Pluggy-Signature` against every configured key (first match wins, so list the newest key
- * first). With no key configured every body is accepted as `none`: the caller logs the warning.
+ * first). With no key configured every body is accepted as `none`: the caller logs the warning. A
+ * missing (or blank) header is refused, unless `acceptUnsigned` — then it is accepted as `unsigned`.
+ * A header that is present but malformed or wrong is always refused.
  */
 export async function verifySignature(
   body: Uint8Array,
   header: string | null | undefined,
   secrets: readonly string[],
+  options: { acceptUnsigned?: boolean } = {},
 ): Promise<SignatureVerdict> {
   if (secrets.length === 0) return { ok: true, matchedKey: "none" };
-  if (header === null || header === undefined || header.trim() === "") return { ok: false, reason: "missing_signature" };
+  if (header === null || header === undefined || header.trim() === "") {
+    return options.acceptUnsigned === true ? { ok: true, matchedKey: "unsigned" } : { ok: false, reason: "missing_signature" };
+  }
   const match = SIGNATURE.exec(header.trim());
   if (!match?.[1]) return { ok: false, reason: "malformed_signature" };
   const signature = hexToBytes(match[1]);

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { createDb } from "../db/client.ts";
-import { splitList } from "../platform/env.ts";
+import { webhookAuthConfig } from "../platform/env.ts";
 import { AppError } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { checkRateLimit, RATE_LIMIT_PERIOD_SECONDS } from "./intake-rate-limit.ts";
@@ -31,8 +31,11 @@ webhookIntakeRoutes.openAPIRegistry.registerPath({
   summary: "Pluggy webhook intake: verified, archived in R2, queued; answers before any processing",
   description:
     "Authenticated by `X-Pluggy-Signature` (hex HMAC-SHA256 of the raw body, optional `sha256=` prefix, any of the keys in " +
-    "PLUGGY_WEBHOOK_SECRET) and, when PLUGGY_WEBHOOK_AUTH_TOKEN is set, `X-Webhook-Token`. Body ≤ 256 KiB. A repeated `eventId` " +
-    "answers `duplicate` and is not processed again. Any storage failure answers 503 so Pluggy delivers again.",
+    "PLUGGY_WEBHOOK_SECRET) and, when PLUGGY_WEBHOOK_AUTH_TOKEN is set, `X-Webhook-Token`. With both set (and " +
+    "PLUGGY_WEBHOOK_REQUIRE_SIGNATURE not `true`), a delivery with the right token and no signature header is accepted and counted as " +
+    "`unsigned`; a present but wrong signature is always refused. A body whose `clientId` is present and not PLUGGY_CLIENT_ID is refused " +
+    "(401, nothing stored). Body ≤ 256 KiB. A repeated `eventId` answers `duplicate` and is not processed again. Any storage failure " +
+    "answers 503 so Pluggy delivers again.",
   request: {
     headers: z.object({
       "X-Pluggy-Signature": z.string().optional().openapi({ example: "sha256=3f1c…" }),
@@ -56,7 +59,10 @@ webhookIntakeRoutes.openAPIRegistry.registerPath({
   responses: {
     200: jsonContent(dataOf(intakeResult), "Accepted, or a duplicate of an event already accepted"),
     400: jsonContent(errorResponses[400].content["application/json"].schema, "Signed, but not a valid event (or an id that cannot be a key); the bytes are kept as a `rejected` delivery"),
-    401: jsonContent(errorResponses[401].content["application/json"].schema, "`invalid_signature`: missing or wrong signature or token; nothing stored"),
+    401: jsonContent(
+      errorResponses[401].content["application/json"].schema,
+      "`invalid_signature`: missing or wrong signature or token; `unauthorized`: the body's `clientId` is another Pluggy application's. Nothing stored",
+    ),
     413: errorResponses[413],
     415: errorResponses[415],
     429: errorResponses[429],
@@ -93,11 +99,12 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
   if (limit.trusted) c.executionCtx.waitUntil(limit.verdict);
   else if (!(await limit.verdict)) throw rateLimited();
 
-  const secrets = splitList(env.PLUGGY_WEBHOOK_SECRET);
-  const tokens = splitList(env.PLUGGY_WEBHOOK_AUTH_TOKEN);
+  const auth = webhookAuthConfig(env);
+  // A delivery without a signature header passes verifySignature as `unsigned` only in the rollout mode
+  // (token and secret set, signatures not required) — and is still refused below unless the token matched.
   const [tokenOk, verdict, sha256] = await Promise.all([
-    tokens.length > 0 ? tokenMatches(c.req.header("X-Webhook-Token"), tokens) : Promise.resolve(true),
-    verifySignature(bytes, c.req.header("X-Pluggy-Signature"), secrets),
+    auth.tokens.length > 0 ? tokenMatches(c.req.header("X-Webhook-Token"), auth.tokens) : Promise.resolve(true),
+    verifySignature(bytes, c.req.header("X-Pluggy-Signature"), auth.secrets, { acceptUnsigned: auth.acceptUnsigned }),
     sha256Hex(bytes),
   ]);
   if (!tokenOk || !verdict.ok) {
@@ -110,9 +117,17 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
     throw new AppError("invalid_signature", "missing or invalid webhook signature");
   }
   if (verdict.matchedKey === "none") logger.warn("PLUGGY_WEBHOOK_SECRET is not set: accepted a webhook without checking its signature");
+  if (verdict.matchedKey === "unsigned") logger.warn("accepted a webhook without X-Pluggy-Signature on its X-Webhook-Token (counted as unsigned)");
 
   const result = await acceptDelivery(
-    { db, bucket: env.WEBHOOK_ARCHIVE, queue: env.EVENTS_QUEUE, logger, waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+    {
+      db,
+      bucket: env.WEBHOOK_ARCHIVE,
+      queue: env.EVENTS_QUEUE,
+      logger,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+      clientId: env.PLUGGY_CLIENT_ID?.trim() || undefined,
+    },
     { bytes, sha256, contentType: contentType ?? "application/json", matchedKey: verdict.matchedKey, requestId, receivedAt },
   );
   return c.json({ data: { event_id: result.eventId, status: result.status } }, 200);

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { webhookEvents } from "../db/schema.ts";
 import { AppError } from "../platform/errors.ts";
@@ -16,6 +16,8 @@ export interface IntakeDeps {
   logger: Logger;
   /** Work that must finish but must not delay Pluggy's answer (counters, clean-up). */
   waitUntil(promise: Promise<unknown>): void;
+  /** PLUGGY_CLIENT_ID: a body naming another `clientId` is refused. Unset: not checked. */
+  clientId?: string | undefined;
 }
 
 export interface VerifiedDelivery {
@@ -29,7 +31,8 @@ export interface VerifiedDelivery {
 
 export type IntakeResult = { eventId: string; status: "accepted" | "duplicate" };
 
-type Parsed = { ok: true; payload: WebhookPayload } | { ok: false; field: string; message: string; event?: string; itemId?: string };
+/** `clientId` is read from the JSON object before validation, so another application's body is refused whatever its shape. */
+type Parsed = ({ ok: true; payload: WebhookPayload } | { ok: false; field: string; message: string; event?: string; itemId?: string }) & { clientId?: unknown };
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -47,11 +50,13 @@ export function parseDelivery(bytes: Uint8Array): Parsed {
     return { ok: false, field: "body", message: "body is not valid UTF-8 JSON" };
   }
   if (json === null || typeof json !== "object" || Array.isArray(json)) return { ok: false, field: "body", message: "body must be a JSON object" };
-  const parsed = webhookPayloadSchema.safeParse(json);
-  if (parsed.success) return { ok: true, payload: parsed.data };
-  const issue = parsed.error.issues[0];
   const record = json as Record<string, unknown>;
+  const clientId = record["clientId"];
+  const parsed = webhookPayloadSchema.safeParse(json);
+  if (parsed.success) return { ok: true, payload: parsed.data, clientId };
+  const issue = parsed.error.issues[0];
   return {
+    clientId,
     ok: false,
     field: issue?.path.map(String).join(".") || "body",
     message: issue?.message ?? "invalid payload",
@@ -60,8 +65,47 @@ export function parseDelivery(bytes: Uint8Array): Parsed {
   };
 }
 
+/** A `clientId` that is present (not null, missing or empty) and is not ours. */
+function isForeignClientId(value: unknown, ours: string): boolean {
+  if (value === undefined || value === null || value === "") return false;
+  return value !== ours;
+}
+
 const unavailable = (cause?: unknown) =>
   new AppError("upstream_unavailable", "the webhook could not be stored; retry later", { headers: { "Retry-After": "5" }, cause });
+
+/**
+ * The event row's insert in one D1 batch (a transaction, run in order) with its counters placed before
+ * it: `accepted` — and `unsigned` for a delivery taken on its token alone — go up only if no row exists
+ * yet, i.e. exactly when the insert after them creates the row. A duplicate never counts; erasure
+ * deleting the row later never uncounts. Resolves to whether this call created the row.
+ */
+async function insertEventRow(db: Db, eventId: string, delivery: VerifiedDelivery, row: { event: string; itemId: string | null; key: string }): Promise<boolean> {
+  const insert = db
+    .insert(webhookEvents)
+    .values({
+      eventId,
+      event: row.event,
+      itemId: row.itemId,
+      status: "received",
+      receivedAt: delivery.receivedAt,
+      bodySha256: delivery.sha256,
+      r2Key: row.key,
+      contentType: delivery.contentType,
+      matchedKey: delivery.matchedKey,
+      requestId: delivery.requestId,
+      updatedAt: delivery.receivedAt,
+    })
+    .onConflictDoNothing({ target: webhookEvents.eventId })
+    .returning({ eventId: webhookEvents.eventId });
+  const accepted = countAcceptedIfNew(db, eventId, delivery.receivedAt);
+  if (delivery.matchedKey === "unsigned") {
+    const [, , created] = await db.batch([accepted, countAcceptedIfNew(db, eventId, delivery.receivedAt, WEBHOOK_COUNTERS.unsigned), insert]);
+    return created.length > 0;
+  }
+  const [, created] = await db.batch([accepted, insert]);
+  return created.length > 0;
+}
 
 /**
  * Accepts one verified delivery: the exact bytes to R2, the event row to D1 (keyed by `eventId`,
@@ -79,11 +123,20 @@ const unavailable = (cause?: unknown) =>
  *   `received → processing` update, so only one message ever processes it, and a processed event
  *   is never claimed again (only an explicit replay moves it back to `received`).
  * - A duplicate that landed on another day's key (Pluggy retrying across midnight) deletes its own
- *   orphan copy afterwards, so erasure and retention, which follow the row's `r2_key`, miss nothing.
+ *   orphan copy afterwards, so erasure and retention, which follow the row's `r2_key`, miss nothing —
+ *   unless the row's own copy is missing (its write failed), in which case the row adopts this copy.
  * Signed but invalid bodies are kept under `rejected/` with a `rejected` row, then refused with 400.
  */
 export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDelivery): Promise<IntakeResult> {
   const parsed = parseDelivery(delivery.bytes);
+  if (deps.clientId !== undefined && isForeignClientId(parsed.clientId, deps.clientId)) {
+    // Pluggy's header-secret recipe: check that the notification is for our application. Nothing is stored.
+    deps.logger.warn("webhook refused: its clientId is another Pluggy application's", {
+      client_id: typeof parsed.clientId === "string" ? parsed.clientId.slice(0, 64) : typeof parsed.clientId,
+    });
+    deps.waitUntil(incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.rejected, delivery.receivedAt).catch(() => undefined));
+    throw new AppError("unauthorized", "webhook is for another Pluggy application (clientId)");
+  }
   if (!parsed.ok) {
     await recordRejected(deps, delivery, parsed);
     throw new AppError("validation_error", `${parsed.field}: ${parsed.message}`, { details: [{ field: parsed.field, message: parsed.message }] });
@@ -96,29 +149,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   const { db } = deps;
   const [archived, inserted, queued] = await Promise.allSettled([
     putIfAbsent(deps.bucket, key, body),
-    // One batch (a transaction, run in order): the `accepted` counter goes up only if no row exists yet,
-    // i.e. exactly when the insert after it creates the row. A duplicate never counts; erasure deleting
-    // the row later never uncounts.
-    db.batch([
-      countAcceptedIfNew(db, eventId, delivery.receivedAt),
-      db
-        .insert(webhookEvents)
-        .values({
-          eventId,
-          event,
-          itemId: itemId ?? null,
-          status: "received",
-          receivedAt: delivery.receivedAt,
-          bodySha256: delivery.sha256,
-          r2Key: key,
-          contentType: delivery.contentType,
-          matchedKey: delivery.matchedKey,
-          requestId: delivery.requestId,
-          updatedAt: delivery.receivedAt,
-        })
-        .onConflictDoNothing({ target: webhookEvents.eventId })
-        .returning({ eventId: webhookEvents.eventId }),
-    ]),
+    insertEventRow(db, eventId, delivery, { event, itemId: itemId ?? null, key }),
     deps.queue.send(message),
   ]);
   const log = deps.logger.child({ event_id: eventId, event });
@@ -132,10 +163,10 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     log.error("webhook archive write failed", { error: archived.reason });
     throw unavailable(archived.reason);
   }
-  const owner = inserted.value[1].length > 0;
+  const owner = inserted.value;
 
   if (!owner) {
-    deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, sha256: delivery.sha256, at: delivery.receivedAt }));
+    deps.waitUntil(afterDuplicate(deps, { eventId, key, wrote: archived.value, delivery }));
     if (queued.status === "rejected") log.warn("duplicate's queue send failed (the original's message or the sweeper covers it)", { error: queued.reason });
     log.info("duplicate webhook", { matched_key: delivery.matchedKey });
     return { eventId, status: "duplicate" };
@@ -163,33 +194,51 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   return { eventId, status: "accepted" };
 }
 
-/** Counts the duplicate and removes a copy that no row points at. Never throws. */
-async function afterDuplicate(
-  deps: IntakeDeps,
-  duplicate: { eventId: string; key: string; wrote: boolean; sha256: string; at: string },
-): Promise<void> {
+/**
+ * Counts the duplicate and settles the copy it wrote under another day's key (Pluggy retrying across
+ * midnight UTC). Never throws.
+ * - The row's own copy is there: this one is an orphan no row points at, so it is deleted (erasure and
+ *   retention follow the row's `r2_key` and would miss it).
+ * - The row's own copy is missing (that delivery's R2 write failed and it was answered 503 — this is
+ *   Pluggy's retry): this copy is the only one, so the row is pointed at it, with its digest, instead.
+ */
+async function afterDuplicate(deps: IntakeDeps, duplicate: { eventId: string; key: string; wrote: boolean; delivery: VerifiedDelivery }): Promise<void> {
+  const log = deps.logger.child({ event_id: duplicate.eventId });
   try {
-    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.at)];
-    if (duplicate.wrote) {
-      tasks.push(
-        (async () => {
-          const [row] = await deps.db
-            .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256 })
-            .from(webhookEvents)
-            .where(eq(webhookEvents.eventId, duplicate.eventId))
-            .limit(1);
-          if (row && row.r2Key !== duplicate.key) {
-            await deps.bucket.delete(duplicate.key);
-          } else if (row && row.bodySha256 !== duplicate.sha256) {
-            deps.logger.warn("a duplicate with different bytes filled the event's archive key", { event_id: duplicate.eventId });
-          }
-        })(),
-      );
-    }
+    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.delivery.receivedAt)];
+    if (duplicate.wrote) tasks.push(settleDuplicateCopy(deps, duplicate, log));
     await Promise.all(tasks);
   } catch (error) {
-    deps.logger.warn("duplicate bookkeeping failed", { event_id: duplicate.eventId, error });
+    log.warn("duplicate bookkeeping failed", { error });
   }
+}
+
+async function settleDuplicateCopy(deps: IntakeDeps, duplicate: { eventId: string; key: string; delivery: VerifiedDelivery }, log: Logger): Promise<void> {
+  const { db, bucket } = deps;
+  const { delivery } = duplicate;
+  const [row] = await db
+    .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256, payloadPurgedAt: webhookEvents.payloadPurgedAt })
+    .from(webhookEvents)
+    .where(eq(webhookEvents.eventId, duplicate.eventId))
+    .limit(1);
+  if (row && row.r2Key === duplicate.key) {
+    // This duplicate filled the row's own (empty) key.
+    if (row.bodySha256 !== delivery.sha256) log.warn("a duplicate with different bytes filled the event's archive key");
+    return;
+  }
+  if (row && row.payloadPurgedAt === null && (await bucket.head(row.r2Key)) === null) {
+    const moved = await db
+      .update(webhookEvents)
+      .set({ r2Key: duplicate.key, bodySha256: delivery.sha256, contentType: delivery.contentType, matchedKey: delivery.matchedKey, updatedAt: new Date().toISOString() })
+      .where(and(eq(webhookEvents.eventId, duplicate.eventId), eq(webhookEvents.r2Key, row.r2Key), isNull(webhookEvents.payloadPurgedAt)))
+      .returning({ eventId: webhookEvents.eventId });
+    if (moved.length > 0) {
+      log.warn("the event's archived copy was missing; the row now points at this retry's copy", { missing_key: row.r2Key, r2_key: duplicate.key });
+      return;
+    }
+  }
+  // No row points here: the row's own copy exists (or was purged), or the row was erased meanwhile.
+  await bucket.delete(duplicate.key);
 }
 
 /**

@@ -8,6 +8,8 @@ import { counterSeries, dayBucket, hourBucket, incrementCounter, type Granularit
  * so they count what happened: deleting or purging event rows later (erasure, retention) changes none.
  * - `accepted`: in the intake's one D1 batch with the row's insert, only when that insert creates the
  *   row (`countAcceptedIfNew`), so a duplicate never counts and intake still makes three writes;
+ * - `unsigned`: the same way, for an accepted event whose delivery had no signature header and was
+ *   taken on its X-Webhook-Token (the signature rollout: do Pluggy's deliveries carry a signature?);
  * - `rejected`: signed-but-invalid deliveries in the same batch as their `rejected` row, and
  *   deliveries refused before anything was stored (bad signature or token, too large) after the answer;
  * - `duplicate`: after the answer (`waitUntil`);
@@ -17,8 +19,13 @@ import { counterSeries, dayBucket, hourBucket, incrementCounter, type Granularit
 
 export const WEBHOOK_COUNTERS = {
   accepted: "webhooks.accepted",
+  /** Accepted events whose delivery carried no signature, only the right X-Webhook-Token (a subset of `accepted`). */
+  unsigned: "webhooks.unsigned",
   duplicate: "webhooks.duplicate",
-  /** Refused before anything was stored (invalid signature or token, body too large), or signed but invalid. */
+  /**
+   * Refused before anything was stored (invalid signature or token, another application's `clientId`,
+   * body too large), or signed but invalid.
+   */
   rejected: "webhooks.rejected",
   processed: "webhooks.processed",
   ignored: "webhooks.ignored",
@@ -28,12 +35,12 @@ export const WEBHOOK_COUNTERS = {
 
 /**
  * The statement that counts one accepted event, for the intake's D1 batch, placed *before* the row's
- * insert: it adds 1 to `webhooks.accepted` (hour of `at`) only when no row with this `eventId` exists
- * yet. A batch is a transaction run in order, so that is exactly when the insert that follows creates
- * the row. (Matching the new row by `request_id` afterwards would not do: X-Request-Id is echoed from
- * the caller, so two deliveries of one event can share it.)
+ * insert: it adds 1 to `webhooks.accepted` (or `name`, e.g. `webhooks.unsigned`; hour of `at`) only when
+ * no row with this `eventId` exists yet. A batch is a transaction run in order, so that is exactly when
+ * the insert that follows creates the row. (Matching the new row by `request_id` afterwards would not
+ * do: X-Request-Id is echoed from the caller, so two deliveries of one event can share it.)
  */
-export function countAcceptedIfNew(db: Db, eventId: string, at: string) {
+export function countAcceptedIfNew(db: Db, eventId: string, at: string, name: string = WEBHOOK_COUNTERS.accepted) {
   const rowExists = db.select({ one: sql`1` }).from(webhookEvents).where(eq(webhookEvents.eventId, eventId));
   return db
     .insert(metricCounters)
@@ -41,7 +48,7 @@ export function countAcceptedIfNew(db: Db, eventId: string, at: string) {
       db
         .select({
           bucket: sql<string>`${hourBucket(new Date(at))}`.as("bucket"),
-          name: sql<string>`${WEBHOOK_COUNTERS.accepted}`.as("name"),
+          name: sql<string>`${name}`.as("name"),
           count: sql<number>`1`.as("count"),
         })
         .from(sql`(select 1)`)
@@ -52,6 +59,7 @@ export function countAcceptedIfNew(db: Db, eventId: string, at: string) {
 
 export interface WebhookCounts {
   accepted: number;
+  unsigned: number;
   duplicate: number;
   rejected: number;
   processed: number;
@@ -71,7 +79,7 @@ export async function incrementWebhookCounter(db: Db, name: string, at: string =
   await incrementCounter(db, name, 1, new Date(at));
 }
 
-const zero = (): WebhookCounts => ({ accepted: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 });
+const zero = (): WebhookCounts => ({ accepted: 0, unsigned: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 });
 
 /**
  * The webhooks block of GET /api/admin/metrics/: totals and a series over `[from, to)` in `granularity`

@@ -61,19 +61,26 @@ const optionalItemId = z
   })
   .optional();
 
+/** An optional text field: a non-empty string, else absent (null, empty or another type never refuses the event). */
+const optionalText = z
+  .unknown()
+  .transform((value): string | undefined => (typeof value === "string" && value.length > 0 ? value : undefined))
+  .optional();
+
 /**
  * A Pluggy webhook body as we accept it at intake and hand it to processing. Deliberately loose:
- * Pluggy adds fields over time and each event type carries its own (`itemId`, `accountId`,
- * `transactionIds`, `transactionsCreatedAtFrom`, `error`, `data`...), so only what every event has is
- * required and everything else passes through untouched for the per-event processor to read. The
- * fields that become keys (`eventId`, `itemId`) and `event` must be well-formed text (see above).
+ * Pluggy adds fields over time and each event type carries its own (`accountId`, `transactionIds`,
+ * `transactionsCreatedAtFrom`, `createdTransactionsLink`, `error`, `data`, the deprecated `id`…), and
+ * sends `null` for what it has no value for, so only what every event has is required and everything
+ * else passes through untouched for the per-event processor to read (null meaning absent). The fields
+ * that become keys (`eventId`, `itemId`) and `event` must be well-formed text (see above). There is no
+ * `clientUserId`: Pluggy's bodies do not carry it (the owner of an item comes from `GET /items/{id}`).
  */
 export const webhookPayloadSchema = z.looseObject({
   event: safeText(128, unsafeTextReason),
   eventId: safeText(MAX_EVENT_ID_LENGTH, unsafeIdReason),
   itemId: optionalItemId,
-  clientUserId: z.string().nullish(),
-  triggeredBy: z.string().nullish(),
+  triggeredBy: optionalText,
 });
 
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;

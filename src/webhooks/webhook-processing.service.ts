@@ -9,8 +9,11 @@ import { WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
 import { webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
 import { sha256Hex } from "./verify-signature.ts";
 
-/** The per-event work (src/sync): what a payload changes locally, reading Pluggy as needed. */
-export type ProcessPayload = (payload: WebhookPayload) => Promise<"processed" | "ignored">;
+/**
+ * The per-event work (src/sync): what a payload changes locally, reading Pluggy as needed. `reason`
+ * (why it was ignored, or what of it was not applied) is recorded on the event as `last_error`.
+ */
+export type ProcessPayload = (payload: WebhookPayload) => Promise<{ outcome: "processed" | "ignored"; reason?: string | undefined }>;
 
 export interface ProcessingDeps {
   db: Db;
@@ -36,7 +39,8 @@ const truncate = (text: string) => (text.length > MAX_ERROR_LENGTH ? `${text.sli
  * processed, ignored, failed or dead is left alone ("skipped") until a replay moves it back to
  * `received`. The body comes from R2 and must hash to the row's `body_sha256`.
  *
- * Outcomes: `processed`/`ignored` per the processor; a permanent Pluggy error or a corrupt archive →
+ * Outcomes: `processed`/`ignored` per the processor, its reason (why ignored, what was not applied)
+ * kept in `last_error`; a permanent Pluggy error or a corrupt archive →
  * `failed` with the reason; a transient Pluggy error, a missing archive copy or a bug → back to
  * `received` with `last_error`, and a thrown error so the queue retries with backoff (a 429 no sooner
  * than Pluggy's reset). Exhausted retries end in the dead-letter queue: see `markWebhookEventDead`.
@@ -75,7 +79,7 @@ export async function processWebhookEvent(
   if (loaded.kind === "retry") return backToReceived(deps, row, loaded.error);
   const payload = loaded.payload;
 
-  let result: "processed" | "ignored";
+  let result: Awaited<ReturnType<ProcessPayload>>;
   try {
     result = await deps.processPayload(payload);
   } catch (error) {
@@ -91,12 +95,12 @@ export async function processWebhookEvent(
   await db.batch([
     db
       .update(webhookEvents)
-      .set({ status: result, processedAt: finishedAt, lastError: null, updatedAt: finishedAt })
+      .set({ status: result.outcome, processedAt: finishedAt, lastError: result.reason ? truncate(result.reason) : null, updatedAt: finishedAt })
       .where(eq(webhookEvents.eventId, row.eventId)),
-    counterIncrement(db, result === "processed" ? WEBHOOK_COUNTERS.processed : WEBHOOK_COUNTERS.ignored, 1, new Date(finishedAt)),
+    counterIncrement(db, result.outcome === "processed" ? WEBHOOK_COUNTERS.processed : WEBHOOK_COUNTERS.ignored, 1, new Date(finishedAt)),
   ]);
-  // No log line on success: the row (status, processed_at, attempts) is the record, and the processor logs its effect.
-  return result;
+  // No log line on success: the row (status, processed_at, attempts, last_error's reason) is the record, and the processor logs its effect.
+  return result.outcome;
 }
 
 type Loaded = { kind: "ok"; payload: WebhookPayload } | { kind: "fail"; reason: string } | { kind: "retry"; error: unknown };

@@ -18,12 +18,17 @@ export const webhookEventSchema = z
     status: z.enum(WEBHOOK_EVENT_STATUSES),
     attempts: z.number().int(),
     replay_count: z.number().int(),
-    last_error: z.string().nullable(),
+    last_error: z.string().nullable().openapi({
+      description: "Why the last attempt failed; for an `ignored` event, why it was ignored; for a `processed` one, what of it was not applied (e.g. deletions Pluggy did not confirm)",
+    }),
     received_at: isoInstant,
     processed_at: isoInstant.nullable(),
     body_sha256: z.string().openapi({ description: "Hex SHA-256 of the exact bytes received (and archived)" }),
     content_type: z.string().nullable(),
-    matched_key: z.string().nullable().openapi({ description: "Which PLUGGY_WEBHOOK_SECRET entry verified it (`key:0`, `key:1`…) or `none`" }),
+    matched_key: z.string().nullable().openapi({
+      description:
+        "How the delivery was authenticated: the PLUGGY_WEBHOOK_SECRET entry that verified its signature (`key:0`, `key:1`…); `unsigned` (no signature header, accepted on the right X-Webhook-Token); `none` (no secret configured, not checked)",
+    }),
     request_id: z.string().nullable(),
     payload_purged_at: isoInstant.nullable().openapi({ description: "Set when retention deleted the raw body (replay and raw answer 410)" }),
   })

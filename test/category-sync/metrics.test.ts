@@ -127,6 +127,8 @@ describe("metrics answer", () => {
     await incrementCounter(db(), "webhooks.accepted", 10, new Date("2024-06-15T09:30:00.000Z"));
     await incrementCounter(db(), "webhooks.rejected", 1, new Date("2024-06-15T09:31:00.000Z"));
     await incrementCounter(db(), "webhooks.accepted", 1, new Date("2024-06-13T09:00:00.000Z"));
+    // 2 of the accepted ones came without a signature, on the header token alone (the signature rollout).
+    await incrementCounter(db(), "webhooks.unsigned", 2, new Date("2024-06-15T09:30:00.000Z"));
     // Event rows are not what is counted (erasure and retention delete or purge them).
     const row = (status: "processed" | "rejected") => ({
       eventId: crypto.randomUUID(),
@@ -144,12 +146,12 @@ describe("metrics answer", () => {
     expect(day.window).toBe("24h");
     expect(day.category_sync).toMatchObject({ succeeded: 6, failed: 1, dead: 1, skipped: 4, success_rate: 0.75 });
     expect(typeof day.category_sync.pending).toBe("number");
-    expect(day.webhooks).toEqual({ accepted: 10, duplicate: 2, rejected: 4, processed: 9, failed: 1, dead: 0 });
+    expect(day.webhooks).toEqual({ accepted: 10, unsigned: 2, duplicate: 2, rejected: 4, processed: 9, failed: 1, dead: 0 });
     expect(day.reconciliation).toEqual({ runs: 2, items: 0, added: 5, updated: 0, removed: 0 });
     expect(day.series).toHaveLength(24);
     const point = day.series.find((p) => p.bucket === "2024-06-15T09:00:00Z");
     expect(point?.category_sync).toEqual({ succeeded: 6, failed: 1, dead: 1, skipped: 4 });
-    expect(point?.webhooks.accepted).toBe(10);
+    expect(point?.webhooks).toMatchObject({ accepted: 10, unsigned: 2 });
     expect(day.series.reduce((sum, p) => sum + p.category_sync.succeeded, 0)).toBe(6);
 
     const week = await adminMetrics(db(), "7d", now);
@@ -175,7 +177,7 @@ describe("GET /api/admin/metrics/", () => {
       expect(Object.keys(data).sort()).toEqual(["category_sync", "reconciliation", "series", "webhooks", "window"]);
       expect(data.window).toBe(window);
       expect(Object.keys(data.category_sync).sort()).toEqual(["dead", "failed", "pending", "skipped", "succeeded", "success_rate"]);
-      expect(Object.keys(data.webhooks).sort()).toEqual(["accepted", "dead", "duplicate", "failed", "processed", "rejected"]);
+      expect(Object.keys(data.webhooks).sort()).toEqual(["accepted", "dead", "duplicate", "failed", "processed", "rejected", "unsigned"]);
       expect(data.series).toHaveLength(window === "24h" ? 24 : window === "7d" ? 7 : 30);
     }
     const after = await body(await call("/api/admin/metrics", { headers }));

@@ -1,7 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
-import { createConnectToken } from "../../src/connect/connect-token.service.ts";
+import { createApp } from "../../src/app.ts";
+import { connectTokenWebhookUrl, createConnectToken } from "../../src/connect/connect-token.service.ts";
+import type { AppBindings } from "../../src/platform/env.ts";
 import { createPluggyClient } from "../../src/pluggy/pluggy.client.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { makeItem } from "../helpers/factories.ts";
@@ -57,6 +60,8 @@ describe("POST /api/banking/pluggy/connect-token/", () => {
     ["country_codes", { country_codes: ["BR", "AR"] }, { countries: ["BR", "AR"] }, "countries=BR,AR"],
     ["connector_types", { connector_types: ["PERSONAL_BANK", "BUSINESS_BANK"] }, { connectorTypes: ["PERSONAL_BANK", "BUSINESS_BANK"] }, "connector_types=PERSONAL_BANK,BUSINESS_BANK"],
     ["connector_ids", { connector_ids: [201, 212] }, { connectorIds: [201, 212] }, "connector_ids=201,212"],
+    // Pluggy Bank, the sandbox connector, has id 0.
+    ["connector_ids with the sandbox connector 0", { connector_ids: [0] }, { connectorIds: [0] }, "connector_ids=0"],
     ["products_types", { products_types: ["ACCOUNTS", "TRANSACTIONS", "CREDIT_CARDS"] }, { products: ["ACCOUNTS", "TRANSACTIONS", "CREDIT_CARDS"] }, "products=ACCOUNTS,TRANSACTIONS,CREDIT_CARDS"],
     ["include_sandbox true", { include_sandbox: true }, { includeSandbox: true }, "with_sandbox=true"],
     ["include_sandbox false", { include_sandbox: false }, { includeSandbox: false }, "with_sandbox=false"],
@@ -129,6 +134,39 @@ describe("POST /api/banking/pluggy/connect-token/", () => {
     expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user, webhookUrl: "https://api.example.com/api/banking/pluggy/webhook/" } }]);
   });
 
+  describe("PLUGGY_WEBHOOK_URL and the header token (item-level webhook URLs get no custom headers)", () => {
+    const hook = "https://api.example.com/api/banking/pluggy/webhook/";
+    async function connectTokenWith(user: string, overrides: Partial<AppBindings>): Promise<Response> {
+      const request = new Request(`https://api.test${PATH}`, { method: "POST", headers: { ...(await authHeaders(user)), "Content-Type": "application/json" }, body: "{}" });
+      const ctx = createExecutionContext();
+      const response = await createApp().fetch(request, { ...(env as AppBindings), ...overrides }, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    }
+
+    it("sends webhookUrl when no PLUGGY_WEBHOOK_AUTH_TOKEN is set", async () => {
+      const user = uniqueUser();
+      expect((await connectTokenWith(user, { PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "" })).status).toBe(200);
+      expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user, webhookUrl: hook } }]);
+    });
+
+    it("does not send webhookUrl when PLUGGY_WEBHOOK_AUTH_TOKEN is set: those deliveries would carry no token and be refused forever", async () => {
+      const user = uniqueUser();
+      expect((await connectTokenWith(user, { PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "tok-a,tok-b" })).status).toBe(200);
+      expect(await pluggyBodiesFor(user)).toEqual([{ options: { clientUserId: user } }]);
+    });
+
+    it.each([
+      [{ PLUGGY_WEBHOOK_URL: hook }, hook],
+      [{ PLUGGY_WEBHOOK_URL: ` ${hook} `, PLUGGY_WEBHOOK_AUTH_TOKEN: " , " }, hook],
+      [{ PLUGGY_WEBHOOK_URL: hook, PLUGGY_WEBHOOK_AUTH_TOKEN: "tok" }, undefined],
+      [{ PLUGGY_WEBHOOK_URL: "  " }, undefined],
+      [{}, undefined],
+    ])("connectTokenWebhookUrl(%j) → %s", (vars, expected) => {
+      expect(connectTokenWebhookUrl(vars)).toBe(expected);
+    });
+  });
+
   describe("update mode (item_id)", () => {
     it("accepts the caller's own item", async () => {
       const user = uniqueUser();
@@ -183,7 +221,6 @@ describe("POST /api/banking/pluggy/connect-token/", () => {
     ["connector_types in lower case", { connector_types: ["personal_bank"] }, "connector_types.0"],
     ["connector_types with a duplicate", { connector_types: ["INVOICE", "INVOICE"] }, "connector_types"],
     ["connector_types empty", { connector_types: [] }, "connector_types"],
-    ["connector_ids with zero", { connector_ids: [0] }, "connector_ids.0"],
     ["connector_ids with a negative id", { connector_ids: [-1] }, "connector_ids.0"],
     ["connector_ids with a fraction", { connector_ids: [1.5] }, "connector_ids.0"],
     ["connector_ids with a string", { connector_ids: ["201"] }, "connector_ids.0"],

@@ -111,19 +111,24 @@ describe("eraseUser", () => {
     expect(await footprint(userId, itemIds)).toEqual(NOTHING);
   });
 
-  it("finds items only webhooks know about (never synced) by their clientUserId, and deletes them at Pluggy too", async () => {
+  it("finds items only webhooks know about (never synced) by asking Pluggy whose they are, and deletes them at Pluggy too", async () => {
     const userId = uniqueUser("erase");
+    // Bodies as Pluggy sends them: no clientUserId, only ids.
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 1 });
-    const stored = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId });
+    const stored = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), id: item.id, itemId: item.id, triggeredBy: "USER" });
+    const second = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 1 });
+    const storedTx = await storeWebhook({ event: "transactions/created", eventId: crypto.randomUUID(), itemId: second.item.id, accountId: second.accounts[0]?.id ?? null });
     const someoneElses = await sim.createItem({ clientUserId: uniqueUser("keep"), accounts: 1, transactionsPerAccount: 1 });
-    const notMine = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), itemId: someoneElses.item.id, clientUserId: "someone-else" });
+    const notMine = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), id: someoneElses.item.id, itemId: someoneElses.item.id, triggeredBy: "USER" });
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
 
     const result = await eraseUser(erasureDeps(), userId);
-    expect(result.itemIds).toEqual([item.id]);
+    expect(result.itemIds.sort()).toEqual([item.id, second.item.id].sort());
     expect(await existsAtPluggy(item.id)).toBe(false);
+    expect(await existsAtPluggy(second.item.id)).toBe(false);
     const keys = await archivedKeys();
     expect(keys.has(stored.key)).toBe(false);
+    expect(keys.has(storedTx.key)).toBe(false);
     expect(keys.has(notMine.key)).toBe(true);
     expect(await existsAtPluggy(someoneElses.item.id)).toBe(true);
   });
@@ -134,7 +139,7 @@ describe("eraseUser", () => {
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     const first = await eraseUser(erasureDeps(), userId);
     // Pluggy's own item/deleted for the item we just deleted lands afterwards.
-    const late = await storeWebhook({ event: "item/deleted", eventId: crypto.randomUUID(), itemId: itemIds[0], clientUserId: userId });
+    const late = await storeWebhook({ event: "item/deleted", eventId: crypto.randomUUID(), itemId: itemIds[0] });
     // The user comes back and connects a bank again (a new consent).
     await new Promise((resolve) => setTimeout(resolve, 5));
     const { item: fresh } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
@@ -170,7 +175,7 @@ describe("an erased user stays erased", () => {
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId);
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId, clientUserId: userId })).toBe("processed");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId })).outcome).toBe("processed");
     expect(await footprint(userId, itemIds)).toEqual(NOTHING);
   });
 
@@ -181,10 +186,10 @@ describe("an erased user stays erased", () => {
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId); // no local trace and no webhook yet: it cannot see the item
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId })).toBe("ignored");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
-    expect(await processWebhookPayload(syncDeps(), { event: "item/error", eventId: crypto.randomUUID(), itemId: item.id })).toBe("processed");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/error", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("processed");
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
   });
 
@@ -196,7 +201,7 @@ describe("an erased user stays erased", () => {
     // The request is recorded; the consumer has not run yet when these writers act.
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
 
-    expect(await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).toBe("ignored");
+    expect((await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
 

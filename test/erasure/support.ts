@@ -71,7 +71,7 @@ export async function populatedUser(userId: string, itemCount = 2) {
     if (synced.outcome !== "synced") throw new Error(`fixture sync: ${synced.outcome}`);
     itemIds.push(item.id);
     for (const stored of [
-      await storeWebhook({ event: "item/updated", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId }),
+      await storeWebhook({ event: "item/updated", eventId: crypto.randomUUID(), id: item.id, itemId: item.id, triggeredBy: "SYNC" }),
       await storeWebhook({ event: "transactions/created", eventId: crypto.randomUUID(), itemId: item.id, accountId: "x" }),
       await storeWebhook({ event: "item/updated", itemId: item.id }, { rejected: true }),
     ]) {

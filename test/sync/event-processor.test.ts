@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { accounts as accountsTable, transactions } from "../../src/db/schema.ts";
+import { accounts as accountsTable, items as itemsTable, transactions } from "../../src/db/schema.ts";
 import { PluggyError } from "../../src/pluggy/pluggy.errors.ts";
 import { processWebhookPayload, type WebhookPayloadLike } from "../../src/sync/event-processor.ts";
 import { syncItem } from "../../src/sync/item-sync.service.ts";
@@ -9,7 +9,8 @@ import { exactPath, sim } from "../helpers/simulator.ts";
 import { db, expectLocalMatchesSimulator, localAccounts, localItem, localTransactions, syncDeps } from "./support.ts";
 
 const event = (name: string, fields: Record<string, unknown> = {}): WebhookPayloadLike => ({ event: name, eventId: crypto.randomUUID(), ...fields });
-const process = (payload: WebhookPayloadLike, deps = syncDeps()) => processWebhookPayload(deps, payload);
+/** The outcome alone; `processWebhookPayload` itself also says why (see "reasons" below). */
+const process = async (payload: WebhookPayloadLike, deps = syncDeps()) => (await processWebhookPayload(deps, payload)).outcome;
 
 /** An item at the simulator, already fully synced locally. */
 async function syncedItem(transactionsPerAccount = 10, accounts = 1) {
@@ -23,7 +24,8 @@ describe("processWebhookPayload", () => {
   it("item/created links the item to clientUserId and syncs accounts and transactions (full on first sight)", async () => {
     const userId = uniqueUser("events");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 30 });
-    expect(await process(event("item/created", { itemId: item.id, clientUserId: userId }))).toBe("processed");
+    // Pluggy's body has no clientUserId: the owner comes from GET /items/{id}.
+    expect(await process(event("item/created", { itemId: item.id, triggeredBy: "USER" }))).toBe("processed");
     expect(await localItem(item.id)).toMatchObject({ userId, status: item.status });
     await expectLocalMatchesSimulator(item.id, userId);
   });
@@ -167,6 +169,101 @@ describe("processWebhookPayload", () => {
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
+  describe("null means absent (Pluggy sends null for fields it has no value for)", () => {
+    it("transactions/updated with accountId null re-reads the listed ids in every account of the item", async () => {
+      const { item, userId, transactionIds } = await syncedItem(4, 2);
+      const [a] = transactionIds;
+      if (!a) throw new Error("fixture");
+      await sim.updateTransaction(a, { amount: -12.34, description: "Atualizada com accountId null" });
+      const payload = event("transactions/updated", { itemId: item.id, accountId: null, clientId: null, triggeredBy: null, transactionIds: [a] });
+      expect(await processWebhookPayload(syncDeps(), payload)).toEqual({ outcome: "processed" });
+      expect(await db.select().from(transactions).where(eq(transactions.pluggyId, a)).get()).toMatchObject({ amountMinor: -1234, description: "Atualizada com accountId null" });
+      await expectLocalMatchesSimulator(item.id, userId);
+    });
+
+    it("transactions/deleted with accountId null removes what Pluggy deleted", async () => {
+      const { item, userId, transactionIds } = await syncedItem(4);
+      const gone = transactionIds.slice(0, 1);
+      for (const id of gone) await sim.deleteTransaction(id);
+      expect(await processWebhookPayload(syncDeps(), event("transactions/deleted", { itemId: item.id, accountId: null, clientId: null, transactionIds: gone }))).toEqual({ outcome: "processed" });
+      await expectLocalMatchesSimulator(item.id, userId);
+    });
+
+    it("transactions/created with accountId null reads every account from transactionsCreatedAtFrom; with that null too, an incremental sync", async () => {
+      const { item, userId, accounts } = await syncedItem(3, 2);
+      await sim.addTransactions(item.id, { accountId: accounts[1]?.id, count: 2 });
+      const from = "2026-01-02T03:04:05.000Z";
+      const deps = syncDeps();
+      const payload = event("transactions/created", { itemId: item.id, accountId: null, transactionsCreatedAtFrom: from, createdTransactionsLink: null });
+      expect(await processWebhookPayload(deps, payload)).toEqual({ outcome: "processed" });
+      const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+      expect(reads.map((r) => [r.query.accountId, r.query.createdAtFrom]).sort()).toEqual(accounts.map((a) => [a.id, from]).sort());
+      await expectLocalMatchesSimulator(item.id, userId);
+
+      const incremental = syncDeps();
+      expect(await processWebhookPayload(incremental, event("transactions/created", { itemId: item.id, accountId: null, transactionsCreatedAtFrom: null }))).toEqual({ outcome: "processed" });
+      expect((await sim.requests({ path: "^/items/", clientId: incremental.clientId })).length).toBeGreaterThan(0);
+    });
+
+    it("item events with triggeredBy, clientId and error null are processed", async () => {
+      const { item } = await syncedItem(1);
+      for (const name of ["item/updated", "item/error", "item/login_succeeded"]) {
+        expect(await processWebhookPayload(syncDeps(), event(name, { itemId: item.id, triggeredBy: null, clientId: null, error: null }))).toEqual({ outcome: "processed" });
+      }
+      expect(await process(event("connector/status_updated", { connectorId: null, data: null }))).toBe("processed");
+    });
+  });
+
+  describe("deletions are confirmed with Pluggy", () => {
+    it("item/deleted for an item Pluggy still has (forged or replayed) removes nothing and says why", async () => {
+      const { item, userId } = await syncedItem(3);
+      const result = await processWebhookPayload(syncDeps(), event("item/deleted", { itemId: item.id }));
+      expect(result).toEqual({ outcome: "ignored", reason: `deletion not confirmed: GET /items/{id} still answers the item (status ${item.status}); nothing was removed` });
+      expect(await localItem(item.id)).toMatchObject({ userId });
+      await expectLocalMatchesSimulator(item.id, userId);
+    });
+
+    it("item/deleted waits for Pluggy: a 503 on GET /items/{id} surfaces (retried), nothing removed meanwhile", async () => {
+      const { item } = await syncedItem(2);
+      const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 503 });
+      try {
+        await expect(process(event("item/deleted", { itemId: item.id }))).rejects.toMatchObject({ status: 503, transient: true });
+      } finally {
+        await sim.clearFault(faultId);
+      }
+      expect(await localTransactions(item.id)).toHaveLength(2);
+    });
+
+    it("transactions/deleted of transactions Pluggy still lists removes nothing and says why", async () => {
+      const { item, userId, transactionIds } = await syncedItem(5);
+      const live = transactionIds.slice(0, 3);
+      const result = await processWebhookPayload(syncDeps(), event("transactions/deleted", { itemId: item.id, transactionIds: live }));
+      expect(result).toEqual({ outcome: "ignored", reason: "deletion not confirmed: Pluggy still lists all 3 of the listed transactions held here; nothing was removed" });
+      expect(await localTransactions(item.id)).toHaveLength(5);
+      await expectLocalMatchesSimulator(item.id, userId);
+    });
+
+    it("transactions/deleted removes only the ids Pluggy no longer returns, asking each account of ours (never the payload's accountId)", async () => {
+      const { item, userId, transactionIds } = await syncedItem(3, 2);
+      const state = await sim.getItemState(item.id);
+      const inOther = state.transactions.find((t) => t.accountId === state.accounts[1]?.id)?.id;
+      const [deleted, live] = transactionIds;
+      if (!deleted || !live || !inOther) throw new Error("fixture");
+      await sim.deleteTransaction(deleted);
+      const deps = syncDeps();
+      // The payload names the first account for all of them: a transaction of the second one must still be checked there.
+      const payload = event("transactions/deleted", { itemId: item.id, accountId: state.accounts[0]?.id, transactionIds: [deleted, live, inOther, "never-held"] });
+      const result = await processWebhookPayload(deps, payload);
+      expect(result).toEqual({ outcome: "processed", reason: "2 of the 3 listed transactions held here were kept: Pluggy still lists them" });
+      const held = (await localTransactions(item.id)).map((t) => t.pluggyId);
+      expect(held).not.toContain(deleted);
+      expect(held).toEqual(expect.arrayContaining([live, inOther]));
+      await expectLocalMatchesSimulator(item.id, userId);
+      const asked = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
+      expect(asked.every((r) => typeof r.query.ids === "string" && !r.query.ids.includes("never-held"))).toBe(true);
+    });
+  });
+
   it("item/deleted removes the item's data; a repeat and late events are harmless", async () => {
     const { item, transactionIds } = await syncedItem(5);
     await sim.deleteItem(item.id);
@@ -208,10 +305,32 @@ describe("processWebhookPayload", () => {
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
-  it("ignores unknown events and events missing what they need", async () => {
-    expect(await process(event("payment_intent/created", { itemId: crypto.randomUUID() }))).toBe("ignored");
-    expect(await process(event("item/updated"))).toBe("ignored");
-    expect(await process(event("transactions/updated", { itemId: crypto.randomUUID() }))).toBe("ignored");
+  it("ignores unknown events and events missing what they need, and says why", async () => {
+    expect(await processWebhookPayload(syncDeps(), event("payment_intent/created", { itemId: crypto.randomUUID() }))).toEqual({
+      outcome: "ignored",
+      reason: 'event kind "payment_intent/created" is not one we act on',
+    });
+    for (const itemId of [undefined, null, ""]) {
+      expect(await processWebhookPayload(syncDeps(), event("item/updated", { itemId }))).toEqual({ outcome: "ignored", reason: "no itemId: item/updated is about an item and names none" });
+    }
+    for (const transactionIds of [undefined, null, "a,b"]) {
+      expect(await processWebhookPayload(syncDeps(), event("transactions/updated", { itemId: crypto.randomUUID(), transactionIds }))).toEqual({
+        outcome: "ignored",
+        reason: "no transactionIds list: transactions/updated names the transactions to re-read",
+      });
+      expect(await processWebhookPayload(syncDeps(), event("transactions/deleted", { itemId: crypto.randomUUID(), transactionIds }))).toEqual({
+        outcome: "ignored",
+        reason: "no transactionIds list: transactions/deleted names the transactions to remove",
+      });
+    }
+  });
+
+  it("an item whose local owner is not Pluggy's clientUserId is ignored with that reason, for sync and status events alike", async () => {
+    const { item } = await syncedItem(1);
+    await db.update(itemsTable).set({ userId: uniqueUser("someone-else") }).where(eq(itemsTable.id, item.id));
+    const reason = "Pluggy's clientUserId for the item differs from its local owner; nothing written";
+    expect(await processWebhookPayload(syncDeps(), event("item/updated", { itemId: item.id }))).toEqual({ outcome: "ignored", reason });
+    expect(await processWebhookPayload(syncDeps(), event("item/error", { itemId: item.id }))).toEqual({ outcome: "ignored", reason });
   });
 
   it("lets a Pluggy 503 surface as a transient PluggyError", async () => {

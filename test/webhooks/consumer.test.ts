@@ -71,7 +71,7 @@ async function consume(messages: Array<{ eventId: string; replay?: boolean; atte
   return { batch, result: await getQueueResult(batch, ctx), retryDelays };
 }
 
-const ok: ProcessPayload = async () => "processed";
+const ok: ProcessPayload = async () => ({ outcome: "processed" });
 
 describe("webhook.process consumer", () => {
   it("processes a received event once: ack, processed, processed_at, attempts 1, counted", async () => {
@@ -89,10 +89,18 @@ describe("webhook.process consumer", () => {
     expect(row?.processedAt).toBeTruthy();
   });
 
-  it("records ignored events as ignored", async () => {
+  it("records ignored events as ignored, with the processor's reason in last_error", async () => {
     const { payload } = await seedEvent();
-    await consume([{ eventId: payload.eventId }], async () => "ignored");
-    expect((await eventRow(payload.eventId))?.status).toBe("ignored");
+    const before = await counterTotal("webhooks.ignored");
+    await consume([{ eventId: payload.eventId }], async () => ({ outcome: "ignored", reason: "no itemId: item/updated is about an item and names none" }));
+    expect(await eventRow(payload.eventId)).toMatchObject({ status: "ignored", lastError: "no itemId: item/updated is about an item and names none" });
+    expect(await counterTotal("webhooks.ignored")).toBe(before + 1);
+  });
+
+  it("keeps a processed event's note (what was not applied) in last_error", async () => {
+    const { payload } = await seedEvent();
+    await consume([{ eventId: payload.eventId }], async () => ({ outcome: "processed", reason: "1 of the 2 listed transactions held here were kept: Pluggy still lists them" }));
+    expect(await eventRow(payload.eventId)).toMatchObject({ status: "processed", lastError: "1 of the 2 listed transactions held here were kept: Pluggy still lists them" });
   });
 
   it.each(["processed", "ignored", "failed", "dead", "rejected", "processing"] as const)(
@@ -111,7 +119,7 @@ describe("webhook.process consumer", () => {
     const { payload } = await seedEvent();
     const processor = vi.fn(async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      return "processed" as const;
+      return { outcome: "processed" as const };
     });
     const messages = [{ eventId: payload.eventId }, { eventId: payload.eventId }, { eventId: payload.eventId, replay: true }];
     const { result } = await consume(messages, processor, { concurrent });
@@ -131,7 +139,7 @@ describe("webhook.process consumer", () => {
     const processor: ProcessPayload = async () => {
       if (++started === events.length) release();
       await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error("handled one at a time")), 2_000))]);
-      return "processed";
+      return { outcome: "processed" };
     };
     const { result } = await consume(events.map(({ payload }) => ({ eventId: payload.eventId })), processor, { concurrent: isConcurrentEvent({ kind: "webhook.process" }) });
     expect(result.explicitAcks).toHaveLength(5);
@@ -193,7 +201,7 @@ describe("webhook.process consumer", () => {
     const { payload } = await seedEvent();
     const bug = async () => {
       encodeURIComponent("\ud800"); // URIError: URI malformed, the same on every attempt
-      return "processed" as const;
+      return { outcome: "processed" as const };
     };
     for (let attempt = 1; attempt <= 3; attempt++) {
       const { result } = await consume([{ eventId: payload.eventId, attempts: attempt }], bug);

@@ -187,7 +187,7 @@ describe("intake accepts every other id and handles it end to end", () => {
     expect(response.status).toBe(200);
     // Pluggy (the simulator) has no such item: 404 → the item's local data is removed → processed.
     await vi.waitFor(async () => expect((await eventRow(eventId))?.status).toBe("processed"), { timeout: 10_000, interval: 50 });
-    expect(await eventRow(eventId)).toMatchObject({ attempts: 1, lastError: null, itemId });
+    expect(await eventRow(eventId)).toMatchObject({ attempts: 1, lastError: "Pluggy no longer has the item (GET /items/{id} answered 404): its local data was removed", itemId });
   });
 });
 
@@ -204,7 +204,7 @@ describe("processing a body stored before intake refused such ids", () => {
 
     const batch = createMessageBatch("finance-hub-events", [{ id: `msg-${eventId}`, timestamp: new Date(), attempts: 1, body: { kind: "webhook.process", eventId } }]);
     const ctx = createExecutionContext();
-    const processor = vi.fn(async () => "processed" as const);
+    const processor = vi.fn(async () => ({ outcome: "processed" as const }));
     await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), env as AppBindings, ctx, createLogger());
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual([`msg-${eventId}`]);

@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createLogger } from "../../src/platform/logger.ts";
 import { MAX_WEBHOOK_BODY_BYTES } from "../../src/webhooks/webhook-intake.routes.ts";
+import { acceptDelivery } from "../../src/webhooks/webhook-intake.service.ts";
 import { body } from "../helpers/http.ts";
 import {
   archivedKeysContaining,
   counterTotal,
+  db,
   eventPayload,
   eventRow,
   faultyBucket,
@@ -101,12 +104,99 @@ describe("X-Webhook-Token (PLUGGY_WEBHOOK_AUTH_TOKEN set)", () => {
     expect(refused.status).toBe(401);
   });
 
-  it("requires the signature too when both are configured", async () => {
+  it("requires the signature too when PLUGGY_WEBHOOK_REQUIRE_SIGNATURE is true", async () => {
     const payload = eventPayload();
     const raw = JSON.stringify(payload);
-    const response = await fetchWithEnv(await webhookRequest(raw, { signature: null, headers: { "X-Webhook-Token": token } }), { PLUGGY_WEBHOOK_AUTH_TOKEN: token });
+    const response = await fetchWithEnv(await webhookRequest(raw, { signature: null, headers: { "X-Webhook-Token": token } }), {
+      PLUGGY_WEBHOOK_AUTH_TOKEN: token,
+      PLUGGY_WEBHOOK_REQUIRE_SIGNATURE: "true",
+    });
     expect(response.status).toBe(401);
     await expectNothingStored(payload.eventId);
+  });
+});
+
+describe("signature rollout: token and secret set, signatures not required", () => {
+  const token = `tok-${crypto.randomUUID()}`;
+  const rollout = { PLUGGY_WEBHOOK_AUTH_TOKEN: token };
+
+  it("the right token and no signature header: accepted, recorded and counted as unsigned (once, not for its duplicates)", async () => {
+    const payload = eventPayload();
+    const raw = JSON.stringify(payload);
+    const before = { accepted: await counterTotal("webhooks.accepted"), unsigned: await counterTotal("webhooks.unsigned") };
+    const response = await fetchWithEnv(await webhookRequest(raw, { signature: null, headers: { "X-Webhook-Token": token } }), rollout);
+    expect(await body(response)).toEqual(accepted(payload.eventId));
+    const row = await eventRow(payload.eventId);
+    expect(row?.matchedKey).toBe("unsigned");
+    expect((await env.WEBHOOK_ARCHIVE.head(row?.r2Key ?? ""))?.customMetadata?.["matched_key"]).toBe("unsigned");
+    const again = await fetchWithEnv(await webhookRequest(raw, { signature: null, headers: { "X-Webhook-Token": token } }), rollout);
+    expect(await body(again)).toEqual(duplicate(payload.eventId));
+    expect(await counterTotal("webhooks.accepted")).toBe(before.accepted + 1);
+    expect(await counterTotal("webhooks.unsigned")).toBe(before.unsigned + 1);
+  });
+
+  it("a valid signature is still verified and is not unsigned", async () => {
+    const payload = eventPayload();
+    const before = await counterTotal("webhooks.unsigned");
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload), { headers: { "X-Webhook-Token": token } }), rollout);
+    expect(response.status).toBe(200);
+    expect((await eventRow(payload.eventId))?.matchedKey).toBe("key:0");
+    expect(await counterTotal("webhooks.unsigned")).toBe(before);
+  });
+
+  it.each([
+    { name: "a wrong signature, with the right token", signature: "0".repeat(64), headers: { "X-Webhook-Token": token } as Record<string, string> },
+    { name: "a malformed signature, with the right token", signature: "not-a-signature", headers: { "X-Webhook-Token": token } },
+    { name: "no signature and no token", signature: null, headers: {} as Record<string, string> },
+    { name: "no signature and a wrong token", signature: null, headers: { "X-Webhook-Token": `${token}x` } },
+  ])("$name → 401, nothing stored", async ({ signature, headers }) => {
+    const payload = eventPayload();
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload), { signature, headers }), rollout);
+    expect(response.status).toBe(401);
+    expect((await body(response)).error.code).toBe("invalid_signature");
+    await expectNothingStored(payload.eventId);
+  });
+
+  it("no PLUGGY_WEBHOOK_AUTH_TOKEN: a missing signature is refused as before", async () => {
+    const payload = eventPayload();
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload), { signature: null }), { PLUGGY_WEBHOOK_AUTH_TOKEN: "" });
+    expect(response.status).toBe(401);
+    await expectNothingStored(payload.eventId);
+  });
+});
+
+describe("clientId (Pluggy's recipe: the notification must be for our application)", () => {
+  it.each([
+    { name: "another application's clientId", clientId: "someone-elses-client-id" },
+    { name: "our clientId with different case", clientId: "SIM-CLIENT-ID" },
+    { name: "a clientId that is not a string", clientId: 42 },
+  ])("$name → 401 unauthorized, nothing stored, counted as rejected", async ({ clientId }) => {
+    const payload = eventPayload({ clientId });
+    const before = await counterTotal("webhooks.rejected");
+    const queue = recordingQueue(env.EVENTS_QUEUE);
+    const response = await fetchWithEnv(await webhookRequest(JSON.stringify(payload)), { EVENTS_QUEUE: queue });
+    expect(response.status).toBe(401);
+    expect((await body(response)).error.code).toBe("unauthorized");
+    await expectNothingStored(payload.eventId);
+    expect(queue.sent).toEqual([]);
+    expect(await counterTotal("webhooks.rejected")).toBe(before + 1);
+  });
+
+  it("refuses another application's body even when it is not a valid event (nothing kept under rejected/)", async () => {
+    const requestId = `req-${crypto.randomUUID()}`;
+    const response = await postWebhook(JSON.stringify({ event: "item/updated", clientId: "someone-else" }), { headers: { "X-Request-Id": requestId } });
+    expect(response.status).toBe(401);
+    expect(await rowsByRequestId(requestId)).toEqual([]);
+  });
+
+  it.each([
+    { name: "our clientId", clientId: "sim-client-id" },
+    { name: "clientId null", clientId: null },
+    { name: "clientId empty", clientId: "" },
+    { name: "no clientId", clientId: undefined },
+  ])("$name → accepted", async ({ clientId }) => {
+    const payload = eventPayload(clientId === undefined ? {} : { clientId });
+    expect(await body(await postWebhook(JSON.stringify(payload)))).toEqual(accepted(payload.eventId));
   });
 });
 
@@ -415,6 +505,55 @@ describe("write failures answer 503 and lose nothing", () => {
     expect(await body(retry)).toEqual(accepted(payload.eventId));
     const row = await eventRow(payload.eventId);
     expect(await (await env.WEBHOOK_ARCHIVE.get(row?.r2Key ?? ""))?.text()).toBe(raw);
+  });
+});
+
+describe("a retry across midnight UTC (the retry's key is another day's)", () => {
+  /** Runs acceptDelivery as the route would at `receivedAt`, waiting for its after-answer work. */
+  async function acceptAt(raw: string, receivedAt: string, bucket: R2Bucket): Promise<{ status: string } | { error: unknown }> {
+    const background: Promise<unknown>[] = [];
+    const silentQueue = { send: async () => undefined, sendBatch: async () => undefined } as unknown as Queue;
+    const bytes = new Uint8Array(new TextEncoder().encode(raw));
+    try {
+      const result = await acceptDelivery(
+        { db: db(), bucket, queue: silentQueue, logger: createLogger({ test: "midnight" }), waitUntil: (promise) => void background.push(promise) },
+        { bytes, sha256: await sha256Of(raw), contentType: "application/json", matchedKey: "key:0", requestId: crypto.randomUUID(), receivedAt },
+      );
+      return { status: result.status };
+    } catch (error) {
+      return { error };
+    } finally {
+      await Promise.all(background);
+    }
+  }
+
+  it("the row's own copy is missing (its R2 write failed before midnight): the row points at the new day's copy instead of it being deleted", async () => {
+    const payload = eventPayload();
+    const raw = JSON.stringify(payload);
+    // 23:59:59.900 — the row is written, the R2 put fails, Pluggy gets a 503.
+    const first = await acceptAt(raw, "2026-11-28T23:59:59.900Z", faultyBucket(env.WEBHOOK_ARCHIVE, { failPut: true }));
+    expect(first).toMatchObject({ error: expect.objectContaining({ code: "upstream_unavailable" }) });
+    const before = await eventRow(payload.eventId);
+    expect(before?.r2Key).toBe(`events/2026/11/28/${payload.eventId}.json`);
+    expect(await env.WEBHOOK_ARCHIVE.head(before?.r2Key ?? "")).toBeNull();
+
+    // 00:00:00.200 — Pluggy's retry: a duplicate, whose copy lands under the next day's key.
+    expect(await acceptAt(raw, "2026-11-29T00:00:00.200Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "duplicate" });
+    const after = await eventRow(payload.eventId);
+    expect(after?.r2Key).toBe(`events/2026/11/29/${payload.eventId}.json`);
+    const object = await env.WEBHOOK_ARCHIVE.get(after?.r2Key ?? "");
+    expect(await object?.text()).toBe(raw);
+    expect(after?.bodySha256).toBe(await sha256Of(raw));
+    expect(await archivedKeysContaining(payload.eventId)).toEqual([`events/2026/11/29/${payload.eventId}.json`]);
+  });
+
+  it("the row's own copy is there: the new day's copy is an orphan and is deleted", async () => {
+    const payload = eventPayload();
+    const raw = JSON.stringify(payload);
+    expect(await acceptAt(raw, "2026-11-28T23:59:59.900Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "accepted" });
+    expect(await acceptAt(raw, "2026-11-29T00:00:00.200Z", env.WEBHOOK_ARCHIVE)).toEqual({ status: "duplicate" });
+    expect((await eventRow(payload.eventId))?.r2Key).toBe(`events/2026/11/28/${payload.eventId}.json`);
+    expect(await archivedKeysContaining(payload.eventId)).toEqual([`events/2026/11/28/${payload.eventId}.json`]);
   });
 });
 

@@ -159,6 +159,7 @@ describe("webhookMetrics", () => {
     await incrementCounter(d, "webhooks.accepted", 2, at(8, 5));
     await incrementCounter(d, "webhooks.accepted", 1, at(10, 30));
     await incrementCounter(d, "webhooks.accepted", 1, at(11, 0)); // outside [from, to)
+    await incrementCounter(d, "webhooks.unsigned", 1, at(10, 30));
     await incrementCounter(d, "webhooks.duplicate", 2, at(8, 10));
     await incrementCounter(d, "webhooks.rejected", 4, at(9, 10));
     await incrementCounter(d, "webhooks.processed", 1, at(8, 6));
@@ -167,16 +168,16 @@ describe("webhookMetrics", () => {
     await incrementCounter(d, "webhooks.dead", 1, at(7, 59)); // outside
 
     const metrics = await webhookMetrics(d, from, to, "hour");
-    expect(metrics.totals).toEqual({ accepted: 3, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 0 });
+    expect(metrics.totals).toEqual({ accepted: 3, unsigned: 1, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 0 });
     expect(metrics.series).toEqual([
-      { bucket: "2025-01-10T08:00:00Z", accepted: 2, duplicate: 2, rejected: 0, processed: 1, ignored: 0, failed: 0, dead: 0 },
-      { bucket: "2025-01-10T09:00:00Z", accepted: 0, duplicate: 0, rejected: 4, processed: 0, ignored: 0, failed: 1, dead: 0 },
-      { bucket: "2025-01-10T10:00:00Z", accepted: 1, duplicate: 0, rejected: 0, processed: 0, ignored: 1, failed: 0, dead: 0 },
+      { bucket: "2025-01-10T08:00:00Z", accepted: 2, unsigned: 0, duplicate: 2, rejected: 0, processed: 1, ignored: 0, failed: 0, dead: 0 },
+      { bucket: "2025-01-10T09:00:00Z", accepted: 0, unsigned: 0, duplicate: 0, rejected: 4, processed: 0, ignored: 0, failed: 1, dead: 0 },
+      { bucket: "2025-01-10T10:00:00Z", accepted: 1, unsigned: 1, duplicate: 0, rejected: 0, processed: 0, ignored: 1, failed: 0, dead: 0 },
     ]);
 
     const daily = await webhookMetrics(d, new Date(Date.UTC(2025, 0, 9)), new Date(Date.UTC(2025, 0, 11)), "day");
     expect(daily.series.map((point) => point.bucket)).toEqual(["2025-01-09T00:00:00Z", "2025-01-10T00:00:00Z"]);
-    expect(daily.totals).toEqual({ accepted: 4, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 1 });
+    expect(daily.totals).toEqual({ accepted: 4, unsigned: 1, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 1 });
   });
 
   it("counts refused deliveries (bad signature) as rejected", async () => {

@@ -33,6 +33,6 @@ describe("finance-hub-events → finance-hub-events-dlq", () => {
     const replay = await call(`/api/admin/webhook-events/${payload.eventId}/replay/`, { method: "POST", headers: await authHeaders("ops-admin", { admin: true }) });
     expect(replay.status).toBe(202);
     await vi.waitUntil(async () => (await eventRow(payload.eventId))?.status === "ignored", { timeout: 10_000, interval: 100 });
-    expect(await eventRow(payload.eventId)).toMatchObject({ replayCount: 1, lastError: null });
+    expect(await eventRow(payload.eventId)).toMatchObject({ replayCount: 1, lastError: 'event kind "test/noop" is not one we act on' });
   });
 });

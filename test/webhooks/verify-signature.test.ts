@@ -56,6 +56,20 @@ describe("verifySignature", () => {
     expect(await verifySignature(body, await signBody(body, "someone-else"), keys)).toEqual({ ok: false, reason: "no_matching_key" });
   });
 
+  describe("acceptUnsigned (the header token already authenticated the delivery)", () => {
+    it.each([undefined, null, "", "   "])("a missing or blank header (%j) is accepted as `unsigned`", async (header) => {
+      expect(await verifySignature(body, header, keys, { acceptUnsigned: true })).toEqual({ ok: true, matchedKey: "unsigned" });
+    });
+    it("a present signature is still verified: a valid one matches its key, a wrong or malformed one is refused", async () => {
+      expect(await verifySignature(body, RFC4231_MAC, keys, { acceptUnsigned: true })).toEqual({ ok: true, matchedKey: "key:1" });
+      expect(await verifySignature(body, "0".repeat(64), keys, { acceptUnsigned: true })).toEqual({ ok: false, reason: "no_matching_key" });
+      expect(await verifySignature(body, "not-hex", keys, { acceptUnsigned: true })).toEqual({ ok: false, reason: "malformed_signature" });
+    });
+    it("without a key configured it is still `none`", async () => {
+      expect(await verifySignature(body, undefined, [], { acceptUnsigned: true })).toEqual({ ok: true, matchedKey: "none" });
+    });
+  });
+
   it("accepts anything, as `none`, when no key is configured", async () => {
     expect(await verifySignature(body, undefined, [])).toEqual({ ok: true, matchedKey: "none" });
     expect(await verifySignature(body, "garbage", [])).toEqual({ ok: true, matchedKey: "none" });

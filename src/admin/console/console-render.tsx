@@ -3,6 +3,7 @@ import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Layout, type NavKey } from "./components/layout.tsx";
+import { webhookAuthConfig, type AppBindings } from "../../platform/env.ts";
 import type { ConsoleEnv } from "./console.env.ts";
 import type { Flash } from "./console-session.ts";
 
@@ -13,6 +14,17 @@ export interface PageOptions {
   status?: ContentfulStatusCode;
   /** Overrides the flash taken from the cookie (e.g. an error shown without a redirect). */
   flash?: Flash | null;
+}
+
+/** What an operator must know about this deployment's configuration, on every page. */
+export function configurationWarnings(env: AppBindings): string[] {
+  const warnings: string[] = [];
+  if (webhookAuthConfig(env).signatures === "not_checked") {
+    warnings.push(
+      "Webhook signatures are not checked: PLUGGY_WEBHOOK_SECRET is not configured, so Pluggy's webhooks are accepted without verifying X-Pluggy-Signature. Set it (wrangler secret put PLUGGY_WEBHOOK_SECRET).",
+    );
+  }
+  return warnings;
 }
 
 /**
@@ -31,6 +43,7 @@ export function renderPage(c: Context<ConsoleEnv>, options: PageOptions, body: C
       flash={flash}
       requestId={c.get("requestId")}
       breadcrumb={options.breadcrumb}
+      warnings={session ? configurationWarnings(c.env) : undefined}
     >
       {body}
     </Layout>

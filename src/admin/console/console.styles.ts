@@ -85,6 +85,7 @@ code { background: var(--surface-2); padding: 1px 5px; border-radius: 4px; overf
 .flash--success { background: var(--ok-soft); border-color: var(--ok); }
 .flash--error { background: var(--bad-soft); border-color: var(--bad); }
 .flash--info { background: var(--info-soft); border-color: var(--info); }
+.flash--warn { background: var(--warn-soft); border-color: var(--warn); }
 .flash .request-id { font-size: 13px; color: var(--muted); margin-top: 4px; }
 .flash ul { margin: 6px 0 0; padding-left: 20px; }
 

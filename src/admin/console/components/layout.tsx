@@ -23,11 +23,13 @@ export interface LayoutProps {
   requestId?: string | undefined;
   /** Shown above the heading (e.g. a link back to a list). */
   breadcrumb?: Child;
+  /** Configuration warnings shown on every signed-in page (e.g. webhook signatures not checked). */
+  warnings?: readonly string[] | undefined;
   children?: Child;
 }
 
 /** The page frame: landmarks, skip link, navigation with `aria-current`, flash message, footer with the request id. */
-export const Layout: FC<LayoutProps> = ({ title, nonce, session, active, flash, requestId, breadcrumb, children }) => (
+export const Layout: FC<LayoutProps> = ({ title, nonce, session, active, flash, requestId, breadcrumb, warnings, children }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -82,6 +84,13 @@ export const Layout: FC<LayoutProps> = ({ title, nonce, session, active, flash, 
       <main id="main" tabindex={-1}>
         {breadcrumb ? <p class="breadcrumb">{breadcrumb}</p> : null}
         <h1>{title}</h1>
+        {session && warnings && warnings.length > 0 ? (
+          <aside class="flash flash--warn" aria-label="Configuration warnings">
+            {warnings.map((warning) => (
+              <p>{warning}</p>
+            ))}
+          </aside>
+        ) : null}
         {flash ? <FlashMessage flash={flash} /> : null}
         {children}
       </main>

@@ -116,7 +116,18 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
           <Stat label="Syncs dead now" value={capped(now.syncDead)} tone={toneFor(now.syncDead, "bad")} href="/admin/category-syncs?status=dead" />
           <Stat label="Webhooks failed now" value={capped(now.eventsFailed)} tone={toneFor(now.eventsFailed, "warn")} href="/admin/webhook-events?status=failed" />
           <Stat label="Webhooks dead now" value={capped(now.eventsDead)} tone={toneFor(now.eventsDead, "bad")} href="/admin/webhook-events?status=dead" />
+          <Stat
+            label={`Webhooks unsigned (${window})`}
+            value={ok ? `${ok.webhooks.unsigned} of ${ok.webhooks.accepted}` : "?"}
+            tone={ok && ok.webhooks.unsigned > 0 ? "warn" : undefined}
+          />
         </dl>
+        {ok && ok.webhooks.unsigned > 0 ? (
+          <p class="muted">
+            Unsigned: accepted on the X-Webhook-Token without an X-Pluggy-Signature (the signature rollout). Their detail shows
+            “unsigned” under Signature.
+          </p>
+        ) : null}
       </section>
       {ok ? (
         <div class="grid">
@@ -144,7 +155,7 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
             <BarChart
               id="intake-chart"
               title={`Webhook intake, ${WINDOW_NAMES[window]}`}
-              summary={`${ok.webhooks.accepted} accepted, ${ok.webhooks.duplicate} duplicates, ${ok.webhooks.rejected} rejected; ${ok.webhooks.processed} processed, ${ok.webhooks.failed} failed, ${ok.webhooks.dead} dead.`}
+              summary={`${ok.webhooks.accepted} accepted (${ok.webhooks.unsigned} unsigned), ${ok.webhooks.duplicate} duplicates, ${ok.webhooks.rejected} rejected; ${ok.webhooks.processed} processed, ${ok.webhooks.failed} failed, ${ok.webhooks.dead} dead.`}
               rows={intakeRows(ok, window)}
               tableHeaders={["Bucket (UTC)", "Accepted (duplicates, rejected)"]}
               legend={[
@@ -166,7 +177,7 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
                 <th scope="colgroup" colspan={5} class="group">
                   Category syncs
                 </th>
-                <th scope="colgroup" colspan={6} class="group">
+                <th scope="colgroup" colspan={7} class="group">
                   Webhooks
                 </th>
               </tr>
@@ -178,6 +189,7 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
                 <th scope="col" class="num">Dead</th>
                 <th scope="col" class="num">Skipped</th>
                 <th scope="col" class="num group-start">Accepted</th>
+                <th scope="col" class="num">Unsigned</th>
                 <th scope="col" class="num">Duplicates</th>
                 <th scope="col" class="num">Rejected</th>
                 <th scope="col" class="num">Processed</th>
@@ -192,7 +204,7 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
                   return (
                     <tr>
                       <th scope="row">{WINDOW_NAMES[w]}</th>
-                      <td colspan={11} data-label="">
+                      <td colspan={12} data-label="">
                         unavailable: {m.message}
                       </td>
                     </tr>
@@ -207,6 +219,7 @@ export const OverviewPage: FC<OverviewProps> = ({ window, metrics, now }) => {
                     <td class="num" data-label="Sync dead">{m.category_sync.dead}</td>
                     <td class="num" data-label="Sync skipped">{m.category_sync.skipped}</td>
                     <td class="num group-start" data-label="Webhooks accepted">{m.webhooks.accepted}</td>
+                    <td class="num" data-label="Unsigned">{m.webhooks.unsigned}</td>
                     <td class="num" data-label="Duplicates">{m.webhooks.duplicate}</td>
                     <td class="num" data-label="Rejected">{m.webhooks.rejected}</td>
                     <td class="num" data-label="Processed">{m.webhooks.processed}</td>

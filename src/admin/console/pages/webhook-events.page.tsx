@@ -284,6 +284,35 @@ export const ReplayPreviewPage: FC<ReplayPreviewProps> = ({ csrfToken, filters, 
   );
 };
 
+/**
+ * What `last_error` means for an event in this status: why it failed, why it was ignored, or — for a
+ * processed one — what of it was not applied (e.g. deletions Pluggy did not confirm).
+ */
+export function lastErrorLabel(status: string): string {
+  if (status === "ignored") return "Why ignored";
+  if (status === "processed") return "Note";
+  return "Last error";
+}
+
+/** How the delivery was authenticated, from `matched_key`. */
+const SignatureNote: FC<{ matchedKey: string | null }> = ({ matchedKey }) => {
+  if (matchedKey === "unsigned") {
+    return (
+      <>
+        <span class="badge badge--warn">unsigned</span> <span class="muted">no X-Pluggy-Signature; accepted on the X-Webhook-Token alone</span>
+      </>
+    );
+  }
+  if (matchedKey === "none") {
+    return (
+      <>
+        <span class="badge badge--warn">not checked</span> <span class="muted">no PLUGGY_WEBHOOK_SECRET configured</span>
+      </>
+    );
+  }
+  return <Maybe value={matchedKey === null ? null : `verified with ${matchedKey}`} mono />;
+};
+
 export interface WebhookEventDetailProps {
   csrfToken: string;
   event: WebhookEventView & { payload: unknown };
@@ -336,7 +365,7 @@ export const WebhookEventDetailPage: FC<WebhookEventDetailProps> = ({ csrfToken,
             <dd>{event.attempts}</dd>
             <dt>Replays</dt>
             <dd>{event.replay_count}</dd>
-            <dt>Last error</dt>
+            <dt>{lastErrorLabel(event.status)}</dt>
             <dd>
               <Maybe value={event.last_error} />
             </dd>
@@ -359,9 +388,9 @@ export const WebhookEventDetailPage: FC<WebhookEventDetailProps> = ({ csrfToken,
             <dd>
               <Maybe value={event.content_type} mono />
             </dd>
-            <dt>Signature key</dt>
+            <dt>Signature</dt>
             <dd>
-              <Maybe value={event.matched_key} mono />
+              <SignatureNote matchedKey={event.matched_key} />
             </dd>
             <dt>Intake request id</dt>
             <dd>
