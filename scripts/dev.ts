@@ -76,7 +76,10 @@ if (useSimulator && existsSync("simulator/wrangler.toml")) {
 }
 
 console.log(`• starting the API on http://localhost:${APP_PORT} (docs: /docs, console: /admin)`);
-const extraArgs = useSimulator ? ["--var", `PLUGGY_API_URL:http://localhost:${SIMULATOR_PORT}`] : [];
+// With the simulator, Pluggy Connect is the simulator's page too: connect_url points at its /connect.
+const extraArgs = useSimulator
+  ? ["--var", `PLUGGY_API_URL:http://localhost:${SIMULATOR_PORT}`, "--var", `PLUGGY_CONNECT_URL:http://localhost:${SIMULATOR_PORT}/connect`]
+  : [];
 children.push(
   spawn(
     "wrangler",
