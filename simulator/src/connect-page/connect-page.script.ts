@@ -71,8 +71,10 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
   }
 
   function logo(connector) {
-    var color = /^[0-9a-f]{6}$/i.test(connector.primaryColor || "") ? "#" + connector.primaryColor : "#555";
-    return el("span", { class: "logo", style: "background:" + color, "aria-hidden": "true", text: (connector.name || "?").charAt(0) });
+    var hex = /^[0-9a-f]{6}$/i.test(connector.primaryColor || "") ? connector.primaryColor : "555555";
+    var rgb = [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+    var light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 170;
+    return el("span", { class: "logo", style: "background:#" + hex + ";color:" + (light ? "#1d1d29" : "#fff"), "aria-hidden": "true", text: (connector.name || "?").charAt(0) });
   }
 
   function fail(message) {
@@ -98,7 +100,8 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
     show([el("h1", { text: "Select your institution" }), el("label", { for: "search", text: "Search" }), search, ul]);
   }
 
-  function showLogin(connector, item, error) {
+  /** The credentials form; after a failed attempt it keeps what was typed, except passwords. */
+  function showLogin(connector, item, error, typed) {
     var nodes = [];
     if (!filters.updateItem) nodes.push(el("button", { type: "button", class: "link", onclick: start, text: "← All institutions" }));
     nodes.push(el("h1", { text: (filters.updateItem ? "Update your " : "Connect ") + connector.name }));
@@ -108,14 +111,16 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
       form.appendChild(el("p", { text: "You would now go to " + connector.name + " to authorize sharing your data through Open Finance. In this simulator no bank is contacted: authorizing connects a test account." }));
       form.appendChild(el("button", { type: "submit", class: "primary", text: "Authorize at " + connector.name }));
     } else {
-      connector.credentials.filter(function (c) { return !c.mfa; }).forEach(function (credential, index) {
+      var focused = false;
+      connector.credentials.filter(function (c) { return !c.mfa; }).forEach(function (credential) {
         var id = "credential-" + credential.name;
         form.appendChild(el("label", { for: id, text: credential.label }));
         var input = el("input", { id: id, name: credential.name, type: credential.type === "password" ? "password" : "text",
           autocomplete: "off", placeholder: credential.placeholder || "" });
+        if (typed && credential.type !== "password" && typed[credential.name]) input.value = typed[credential.name];
         if (credential.type === "number") input.setAttribute("inputmode", "numeric");
         if (!credential.optional) input.setAttribute("required", "");
-        if (index === 0) input.setAttribute("autofocus", "");
+        if (!focused && !input.value) { input.setAttribute("autofocus", ""); focused = true; }
         form.appendChild(input);
         if (credential.assistiveText) form.appendChild(el("div", { class: "hint", text: credential.assistiveText }));
       });
@@ -154,7 +159,7 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
     var request = item
       ? api("PATCH", "/items/" + encodeURIComponent(item.id), { parameters: parameters })
       : api("POST", "/items", { connectorId: connector.id, parameters: parameters });
-    request.then(function (created) { return settled(created.id); }).then(function (result) { after(connector, result); }, function (error) {
+    request.then(function (created) { return settled(created.id); }).then(function (result) { after(connector, result, parameters); }, function (error) {
       var body = error.body || {};
       if (body.codeDescription === "ITEM_USER_ALREADY_EXISTS") {
         emit("onError", { error: { message: error.message, data: { codeDescription: body.codeDescription, items: body.items || [] } } });
@@ -163,17 +168,17 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
         return;
       }
       var details = (body.details || []).map(function (d) { return d.message; }).join("; ");
-      showLogin(connector, item, details || error.message);
+      showLogin(connector, item, details || error.message, parameters);
     });
   }
 
-  function after(connector, item) {
+  function after(connector, item, typed) {
     if (item.status === "UPDATED") return succeed(connector, item);
-    if (item.status === "WAITING_USER_INPUT" && item.parameter) return showMfa(connector, item);
-    showLogin(connector, item, (item.error && item.error.message) || ("The connection ended as " + item.executionStatus));
+    if (item.status === "WAITING_USER_INPUT" && item.parameter) return showMfa(connector, item, typed);
+    showLogin(connector, item, (item.error && item.error.message) || ("The connection ended as " + item.executionStatus), typed);
   }
 
-  function showMfa(connector, item) {
+  function showMfa(connector, item, typed) {
     var parameter = item.parameter;
     var input = el("input", { id: "mfa", name: parameter.name, type: "text", inputmode: "numeric", autocomplete: "one-time-code", placeholder: parameter.placeholder || "", required: "", autofocus: "" });
     var form = el("form", { novalidate: "" }, [
@@ -188,7 +193,7 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
       showWaiting(connector, "Verifying with");
       api("POST", "/items/" + encodeURIComponent(item.id) + "/mfa", body)
         .then(function () { return settled(item.id); })
-        .then(function (result) { after(connector, result); }, function (error) { showLogin(connector, item, error.message); });
+        .then(function (result) { after(connector, result, typed); }, function (error) { showLogin(connector, item, error.message, typed); });
     };
     show([el("h1", { text: "Verification code" }), form]);
   }

@@ -11,6 +11,7 @@ header { display: flex; align-items: center; gap: 8px; padding: 16px 20px; borde
 .close { margin-left: auto; border: 0; background: none; font-size: 24px; line-height: 1; cursor: pointer; color: var(--muted); padding: 4px 8px; }
 main { padding: 20px; flex: 1; }
 h1 { font-size: 20px; margin: 0 0 12px; }
+h1:focus { outline: none; }
 p { margin: 0 0 12px; }
 .muted { color: var(--muted); }
 footer { padding: 12px 20px; border-top: 1px solid var(--line); font-size: 12px; color: var(--muted); }

@@ -19,6 +19,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Pluggy Connect (simulator)</title>
+<link rel="icon" href="data:,">
 <style>${CONNECT_PAGE_STYLES}</style>
 </head>
 <body>
