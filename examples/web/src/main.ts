@@ -244,30 +244,35 @@ function resetTransactions(): void {
   const search = (byId("search") as HTMLInputElement).value.trim();
   pages = client().transactionPages({ ...(search ? { search } : {}), limit: PAGE_SIZE });
   byId("transactions").replaceChildren();
+  byId("transactions").dataset.search = search;
+  byId("transactions").setAttribute("aria-busy", "true");
   say(byId("transactions-end"), "");
   void loadMore();
 }
 
+/** The next cursor page, appended; again while the end of the list is in view. */
 async function loadMore(): Promise<void> {
   if (loading || !pages) return;
   loading = true;
+  const list = byId("transactions");
+  list.setAttribute("aria-busy", "true");
   const current = pages;
   try {
     const next = await current.next();
-    if (current !== pages) return; // a new search started meanwhile
-    if (next.done) {
+    if (current === pages && next.done) {
       pages = undefined;
-      const count = byId("transactions").children.length;
-      say(byId("transactions-end"), count ? `All ${count} transactions shown.` : "No transactions.");
-      return;
+      say(byId("transactions-end"), list.children.length ? `All ${list.children.length} transactions shown.` : "No transactions.");
+    } else if (current === pages && !next.done) {
+      list.append(...next.value.data.map(transactionRow));
     }
-    byId("transactions").append(...next.value.data.map(transactionRow));
   } catch (error) {
     showError(byId("transactions-end"))(error);
   } finally {
     loading = false;
+    if (current === pages || !pages) list.setAttribute("aria-busy", "false");
   }
-  if (isVisible(byId("transactions-end"))) void loadMore();
+  // A new search started meanwhile (load its first page), or the end is still in view.
+  if (pages && (current !== pages || isVisible(byId("transactions-end")))) void loadMore();
 }
 
 const isVisible = (node: HTMLElement) => node.getBoundingClientRect().top < window.innerHeight;

@@ -210,8 +210,9 @@ export const CONNECT_PAGE_SCRIPT = String.raw`
     }
   }
 
+  /** Closes Connect: the app that opened or framed it is told; opened in a tab, it goes back to the app. */
   function close() {
-    emit("onClose", {});
+    if (!emit("onClose", {}) && redirectUri) return location.assign(redirectUri);
     window.close();
   }
   document.getElementById("close").onclick = close;
