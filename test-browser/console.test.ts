@@ -14,6 +14,7 @@ import { startDevInstance, type DevInstance } from "./support/dev-instance.ts";
 
 const PORT = Number(process.env.BROWSER_TEST_PORT ?? 8871);
 const SIMULATOR_PORT = Number(process.env.BROWSER_TEST_SIMULATOR_PORT ?? 8872);
+const EXAMPLE_PORT = Number(process.env.BROWSER_TEST_EXAMPLE_PORT ?? 8873);
 
 /** Fixed ids of the default category tree that `npm run dev` seeds (src/banking/default-categories.ts). */
 const RESTAURANTS = "00000000-0000-4000-8000-000000000008";
@@ -105,7 +106,7 @@ async function expectAccessibleBasics(target: Page): Promise<void> {
 }
 
 beforeAll(async () => {
-  dev = await startDevInstance({ port: PORT, simulatorPort: SIMULATOR_PORT, logDir: ARTIFACTS_DIR });
+  dev = await startDevInstance({ port: PORT, simulatorPort: SIMULATOR_PORT, examplePort: EXAMPLE_PORT, logDir: ARTIFACTS_DIR });
   adminToken = await dev.token("browser-operator", { admin: true, ttlSeconds: 3600 });
   userToken = await dev.token(userId);
   browser = await launchChromium();

@@ -15,8 +15,8 @@ export interface SimulatorVars {
   appWebhookUrl: string;
 }
 
-/** The `wrangler` arguments (after the executable) that start the simulator on `port` (inspector on port + 1000). */
-export function simulatorDevArgs(port: number, vars: SimulatorVars): string[] {
+/** The `wrangler` arguments (after the executable) that start the simulator on `port` (inspector on port + 1000 unless given). */
+export function simulatorDevArgs(port: number, vars: SimulatorVars, inspectorPort = port + 1000): string[] {
   return [
     "dev",
     "-c",
@@ -24,7 +24,7 @@ export function simulatorDevArgs(port: number, vars: SimulatorVars): string[] {
     "--port",
     String(port),
     "--inspector-port",
-    String(port + 1000),
+    String(inspectorPort),
     "--var",
     `SIM_CLIENT_ID:${vars.clientId}`,
     "--var",

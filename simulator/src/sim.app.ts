@@ -2,7 +2,9 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { PLUGGY_CATEGORIES } from "./pluggy-categories.ts";
 import { hmacSha256Hex, signJwt, verifyJwt } from "./sim.crypto.ts";
-import { isKnownCategory, categoryDescription, CONNECTORS, type SimTransaction } from "./sim.data.ts";
+import { isKnownCategory, categoryDescription, type SimTransaction } from "./sim.data.ts";
+import { connectTokenClaims, connectTokenMayCall, registerConnectApi, type ConnectTokenClaims } from "./sim.connect.ts";
+import { registerConnectPage } from "./connect-page/connect-page.ts";
 import { pluggyError, rateLimited } from "./sim.errors.ts";
 import { rateLimitRuleFor, RateLimiter, sourceAddress } from "./sim.rate-limits.ts";
 import { SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
@@ -33,8 +35,9 @@ export interface SimulatorOptions {
   fetch?: typeof fetch;
 }
 
-interface SimHonoEnv {
-  Variables: { record: SimRequestRecord; clientId: string; json: unknown };
+export interface SimHonoEnv {
+  /** `connectToken`: set when the X-API-KEY is a connect token (Pluggy Connect's calls). */
+  Variables: { record: SimRequestRecord; clientId: string; json: unknown; connectToken: ConnectTokenClaims | undefined };
 }
 type Ctx = Context<SimHonoEnv>;
 
@@ -385,6 +388,8 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   control.get("/config", (c) => c.json({ config: state.config }));
 
   app.route("/__sim", control);
+  // The local Pluggy Connect page (PLUGGY_CONNECT_URL in `npm run dev`).
+  registerConnectPage(app);
 
   // ---------------------------------------------------------------- Pluggy API
   const api = new Hono<SimHonoEnv>();
@@ -418,8 +423,9 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     const apiKey = c.req.header("X-API-KEY");
     const payload = !isAuth && apiKey ? await verifyJwt(apiKey, tokenSecret, state.now()) : undefined;
     const keyClientId = payload?.typ === "api_key" && typeof payload.clientId === "string" ? payload.clientId : undefined;
+    const connectToken = keyClientId ? undefined : connectTokenClaims(payload);
     const authClientId = isAuth && json && typeof json === "object" && "clientId" in json && typeof json.clientId === "string" ? json.clientId : undefined;
-    record.clientId = keyClientId ?? authClientId ?? null;
+    record.clientId = keyClientId ?? connectToken?.clientId ?? authClientId ?? null;
     try {
       if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
       const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`, text);
@@ -446,11 +452,16 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
         return c.res;
       }
       if (!isAuth) {
-        if (!keyClientId) {
+        if (!keyClientId && !connectToken) {
           c.res = pluggyError(401, "Missing or invalid X-API-KEY header");
           return c.res;
         }
-        c.set("clientId", keyClientId);
+        if (connectToken && !connectTokenMayCall(c.req.method, url.pathname)) {
+          c.res = pluggyError(403, "A connect token cannot call this endpoint");
+          return c.res;
+        }
+        c.set("clientId", keyClientId ?? connectToken?.clientId ?? "");
+        c.set("connectToken", connectToken);
       }
       await next();
     } finally {
@@ -495,10 +506,15 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     return c.json({ accessToken });
   });
 
-  api.get("/connectors", (c) => c.json({ page: 1, total: CONNECTORS.length, totalPages: 1, results: CONNECTORS }));
-  api.get("/connectors/:id", (c) => {
-    const connector = CONNECTORS.find((candidate) => String(candidate.id) === c.req.param("id"));
-    return connector ? c.json(connector) : pluggyError(404, "Connector not found", "CONNECTOR_NOT_FOUND");
+  // Connectors, item creation, MFA and update mode: what Pluggy Connect calls (sim.connect.ts).
+  registerConnectApi(api, {
+    state,
+    pluggyError,
+    background: runInBackground,
+    notify: async (origin, event, itemId, extra) => {
+      if (!autoDeliver()) return;
+      await deliver(buildPayload(origin, event, itemId, extra)).catch((error: unknown) => console.error(`simulator: ${event} webhook failed`, error));
+    },
   });
 
   api.get("/items/:id", (c) => {

@@ -1,33 +1,12 @@
 import { PLUGGY_CATEGORIES } from "./pluggy-categories.ts";
+import type { SimConnector, SimCredential } from "./sim.connectors.ts";
 
 /*
  * Pluggy's wire shapes as the simulator serves them, and a deterministic generator of realistic
  * Brazilian accounts and transactions (a seeded PRNG, so the same seed always yields the same data).
  */
 
-export interface SimConnector {
-  id: number;
-  name: string;
-  primaryColor: string;
-  institutionUrl: string;
-  country: string;
-  type: string;
-  credentials: unknown[];
-  imageUrl: string;
-  hasMFA: boolean;
-  oauth: boolean;
-  health: { status: "ONLINE" | "OFFLINE" | "UNSTABLE"; stage: string | null };
-  products: string[];
-  isSandbox: boolean;
-  isOpenFinance: boolean;
-  supportsPaymentInitiation: boolean;
-  supportsScheduledPayments: boolean;
-  supportsSmartTransfers: boolean;
-  supportsAutomaticPix: boolean;
-  supportsBoletoManagement: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export { CONNECTORS, connectorFor, type SimConnector, type SimCredential } from "./sim.connectors.ts";
 
 export interface SimItemError {
   code: string;
@@ -45,7 +24,8 @@ export interface SimItem {
   createdAt: string;
   updatedAt: string;
   lastUpdatedAt: string | null;
-  parameter: null;
+  /** The MFA input a 2-step login waits for (status WAITING_USER_INPUT), else null. */
+  parameter: SimCredential | null;
   webhookUrl: string | null;
   clientUserId: string | null;
   userAction: null;
@@ -100,34 +80,6 @@ const CATEGORY_BY_ID = new Map(PLUGGY_CATEGORIES.map((category) => [category.id,
 
 export const isKnownCategory = (id: string): boolean => CATEGORY_BY_ID.has(id);
 export const categoryDescription = (id: string | null): string | null => (id ? (CATEGORY_BY_ID.get(id)?.description ?? null) : null);
-
-const CONNECTOR_BASE = {
-  credentials: [],
-  hasMFA: false,
-  health: { status: "ONLINE" as const, stage: null },
-  supportsPaymentInitiation: false,
-  supportsScheduledPayments: false,
-  supportsSmartTransfers: false,
-  supportsAutomaticPix: false,
-  supportsBoletoManagement: false,
-  createdAt: "2020-06-01T00:00:00.000Z", updatedAt: "2026-10-01T00:00:00.000Z",
-};
-const ALL_PRODUCTS = ["ACCOUNTS", "CREDIT_CARDS", "TRANSACTIONS", "IDENTITY"];
-
-export const CONNECTORS: SimConnector[] = [
-  { id: 0, name: "Pluggy Bank", primaryColor: "ef294b", institutionUrl: "https://pluggy.ai", country: "BR", type: "PERSONAL_BANK", imageUrl: "https://cdn.pluggy.ai/assets/connector-icons/sandbox.svg", oauth: false, products: ALL_PRODUCTS, isSandbox: true, isOpenFinance: false, ...CONNECTOR_BASE },
-  { id: 2, name: "Pluggy Bank Open Finance", primaryColor: "ef294b", institutionUrl: "https://pluggy.ai", country: "BR", type: "PERSONAL_BANK", imageUrl: "https://cdn.pluggy.ai/assets/connector-icons/sandbox.svg", oauth: true, products: ALL_PRODUCTS, isSandbox: true, isOpenFinance: true, ...CONNECTOR_BASE },
-  { id: 201, name: "Itaú", primaryColor: "ec7000", institutionUrl: "https://www.itau.com.br", country: "BR", type: "PERSONAL_BANK", imageUrl: "https://cdn.pluggy.ai/assets/connector-icons/201.svg", oauth: true, products: ALL_PRODUCTS, isSandbox: false, isOpenFinance: true, ...CONNECTOR_BASE },
-  { id: 212, name: "Nubank", primaryColor: "820ad1", institutionUrl: "https://nubank.com.br", country: "BR", type: "PERSONAL_BANK", imageUrl: "https://cdn.pluggy.ai/assets/connector-icons/212.svg", oauth: true, products: ALL_PRODUCTS, isSandbox: false, isOpenFinance: true, ...CONNECTOR_BASE },
-  { id: 208, name: "Banco do Brasil", primaryColor: "fcfc30", institutionUrl: "https://www.bb.com.br", country: "BR", type: "PERSONAL_BANK", imageUrl: "https://cdn.pluggy.ai/assets/connector-icons/208.svg", oauth: true, products: ALL_PRODUCTS, isSandbox: false, isOpenFinance: true, ...CONNECTOR_BASE },
-];
-
-/** A connector by id; unknown ids get a generic bank so any `connectorId` works in tests. */
-export function connectorFor(id: number): SimConnector {
-  const known = CONNECTORS.find((connector) => connector.id === id);
-  if (known) return known;
-  return { ...CONNECTOR_BASE, id, name: `Banco ${id}`, primaryColor: "333333", institutionUrl: "https://example.com.br", country: "BR", type: "PERSONAL_BANK", imageUrl: `https://cdn.pluggy.ai/assets/connector-icons/${id}.svg`, oauth: false, products: ALL_PRODUCTS, isSandbox: false, isOpenFinance: false };
-}
 
 /** mulberry32: small, fast, deterministic. */
 export function seededRandom(seed: string): () => number {

@@ -11,6 +11,7 @@ import type { ConnectTokenBody, ConnectTokenDto, WidgetOptions } from "./connect
 
 /** Pluggy's connect token lifetime. */
 export const CONNECT_TOKEN_TTL_MS = 30 * 60_000;
+/** Pluggy Connect's hosted page; PLUGGY_CONNECT_URL replaces it (`npm run dev` points it at the simulator's /connect). */
 export const CONNECT_WIDGET_URL = "https://connect.pluggy.ai/";
 
 export interface ConnectTokenDeps {
@@ -20,6 +21,8 @@ export interface ConnectTokenDeps {
   allowedOrigins: readonly string[];
   /** Sent as `options.webhookUrl` when set (see connectTokenWebhookUrl). */
   webhookUrl?: string | undefined;
+  /** PLUGGY_CONNECT_URL, when set: where `connect_url` points. */
+  connectUrl?: string | undefined;
   logger?: Logger;
   now?: () => Date;
 }
@@ -51,7 +54,7 @@ export function widgetOptionsFor(body: ConnectTokenBody): WidgetOptions {
  * The hosted widget URL: the same filters as query parameters, named as Pluggy's own SDK names them
  * (arrays comma-joined), for clients that open Connect in a browser tab or webview.
  */
-export function connectUrlFor(token: string, options: WidgetOptions): string {
+export function connectUrlFor(token: string, options: WidgetOptions, base: string = CONNECT_WIDGET_URL): string {
   const list = (values: ReadonlyArray<string | number>) => values.map((value) => encodeURIComponent(String(value))).join(",");
   const params: string[] = [`connect_token=${encodeURIComponent(token)}`];
   if (options.connectorTypes) params.push(`connector_types=${list(options.connectorTypes)}`);
@@ -60,7 +63,8 @@ export function connectUrlFor(token: string, options: WidgetOptions): string {
   if (options.products) params.push(`products=${list(options.products)}`);
   if (options.includeSandbox !== undefined) params.push(`with_sandbox=${String(options.includeSandbox)}`);
   if (options.updateItem) params.push(`update_item=${encodeURIComponent(options.updateItem)}`);
-  return `${CONNECT_WIDGET_URL}?${params.join("&")}`;
+  const page = new URL(base);
+  return `${page.origin}${page.pathname}?${params.join("&")}`;
 }
 
 /**
@@ -94,7 +98,7 @@ export async function createConnectToken(deps: ConnectTokenDeps, userId: string,
   const widgetOptions = widgetOptionsFor(body);
   return {
     connect_token: accessToken,
-    connect_url: connectUrlFor(accessToken, widgetOptions),
+    connect_url: connectUrlFor(accessToken, widgetOptions, deps.connectUrl || CONNECT_WIDGET_URL),
     expires_at: new Date(now.getTime() + CONNECT_TOKEN_TTL_MS).toISOString(),
     widget_options: widgetOptions,
   };

@@ -116,6 +116,7 @@ export const connectionRoutes = createRouter()
         pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
         allowedOrigins: splitList(c.env.ALLOWED_ORIGINS),
         webhookUrl: connectTokenWebhookUrl(c.env),
+        connectUrl: c.env.PLUGGY_CONNECT_URL?.trim() || undefined,
         logger: c.var.logger,
       },
       c.var.user.id,

@@ -217,7 +217,7 @@ export function createPluggyClient(env: AppBindings, options: PluggyClientOption
     try {
       return await Promise.race([work, expired]);
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 

@@ -16,6 +16,8 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
 export interface DevInstance {
   baseUrl: string;
   simulatorUrl: string;
+  /** The example frontend (examples/web) that `npm run dev` serves. */
+  exampleUrl: string;
   logFile: string;
   /** A JWT signed with the instance's AUTH_JWT_SECRET (from .dev.vars). */
   token(sub: string, options?: { admin?: boolean; ttlSeconds?: number }): Promise<string>;
@@ -47,11 +49,12 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * Starts the instance and waits until the API's /healthz and the simulator answer. Fails fast (with
  * the log's tail) when a port is taken or the process exits early.
  */
-export async function startDevInstance(options: { port: number; simulatorPort: number; logDir: string; readyTimeoutMs?: number }): Promise<DevInstance> {
+export async function startDevInstance(options: { port: number; simulatorPort: number; examplePort: number; logDir: string; readyTimeoutMs?: number }): Promise<DevInstance> {
   const baseUrl = `http://localhost:${options.port}`;
   const simulatorUrl = `http://localhost:${options.simulatorPort}`;
-  if ((await isUp(`${baseUrl}/healthz`)) || (await isUp(`${simulatorUrl}/__sim/config`))) {
-    throw new Error(`port ${options.port} or ${options.simulatorPort} is already serving; stop that instance first`);
+  const exampleUrl = `http://localhost:${options.examplePort}`;
+  if ((await isUp(`${baseUrl}/healthz`)) || (await isUp(`${simulatorUrl}/__sim/config`)) || (await isUp(exampleUrl))) {
+    throw new Error(`port ${options.port}, ${options.simulatorPort} or ${options.examplePort} is already serving; stop that instance first`);
   }
   const stateRoot = mkdtempSync(join(tmpdir(), "finance-hub-browser-"));
   mkdirSync(options.logDir, { recursive: true });
@@ -66,6 +69,7 @@ export async function startDevInstance(options: { port: number; simulatorPort: n
       PATH: [join(PROJECT_ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(delimiter),
       PORT: String(options.port),
       SIMULATOR_PORT: String(options.simulatorPort),
+      EXAMPLE_PORT: String(options.examplePort),
       PERSIST_TO: join(stateRoot, "state"),
       WRANGLER_SEND_METRICS: "false",
       WRANGLER_SEND_ERROR_REPORTS: "false",
@@ -104,7 +108,7 @@ export async function startDevInstance(options: { port: number; simulatorPort: n
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
-  while (!((await isUp(`${baseUrl}/healthz`)) && (await isUp(`${simulatorUrl}/__sim/config`)))) {
+  while (!((await isUp(`${baseUrl}/healthz`)) && (await isUp(`${simulatorUrl}/__sim/config`)) && (await isUp(exampleUrl)))) {
     if (exitedWith !== undefined || Date.now() > deadline) {
       await stop();
       const tail = readFileSync(logFile, "utf8").slice(-3000);
@@ -121,6 +125,7 @@ export async function startDevInstance(options: { port: number; simulatorPort: n
   return {
     baseUrl,
     simulatorUrl,
+    exampleUrl,
     logFile,
     token: (sub, tokenOptions = {}) => devToken(secret, sub, tokenOptions),
     stop,
