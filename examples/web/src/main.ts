@@ -129,8 +129,8 @@ async function registerItem(itemId: string): Promise<void> {
     if ((await client().listAccounts({ item_id: item.id })).data.length > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  say(status, `${item.connector.name ?? "Bank"} is ready.`);
   await refreshAll();
+  say(status, `${item.connector.name ?? "Bank"} is ready.`);
 }
 
 /** Back from Connect opened in this tab: `?item_id=` on our own URL. */
