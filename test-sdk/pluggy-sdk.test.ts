@@ -1,9 +1,12 @@
-import { PluggyClient, type Item } from "pluggy-sdk";
+import { PluggyClient, type Connector, type ConnectorFilters, type Item } from "pluggy-sdk";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   accountSchema,
   categorySchema,
+  connectorSchema,
+  connectorValidationErrorSchema,
   cursorPageOf,
+  duplicateItemsErrorSchema,
   expectShape,
   itemSchema,
   pageOf,
@@ -11,7 +14,7 @@ import {
   transactionSchema,
   webhookSchema,
 } from "./sdk-shapes.ts";
-import { createItem, rejection, sdkClient, succeeds, type CreatedItem } from "./support.ts";
+import { createItem, rejection, sdkClient, settled, succeeds, type CreatedItem } from "./support.ts";
 
 /*
  * Pluggy's official Node SDK (pluggy-sdk, pinned) against the simulator, the way a new user runs it:
@@ -25,6 +28,10 @@ import { createItem, rejection, sdkClient, succeeds, type CreatedItem } from "./
 /** Every SDK method this suite calls, by the test that covers it. */
 const COVERED = [
   "createConnectToken",
+  "fetchConnectors",
+  "fetchConnector",
+  "createItem",
+  "updateItemMFA",
   "fetchItem",
   "updateItem",
   "deleteItem",
@@ -44,15 +51,10 @@ const COVERED = [
   "deleteWebhook",
 ] as const satisfies readonly (keyof PluggyClient)[];
 
-const CONNECT_PAGE = "added with the simulator's Connect page (sandbox connectors, item creation and MFA); their cases come with it";
 const NOT_A_PRODUCT = "a Pluggy product this app does not use; the simulator does not model it";
 
 /** Every other method of the SDK's client, and why the simulator does not answer it. Never skipped silently. */
 const NOT_MODELLED: Record<Exclude<SdkMethod, (typeof COVERED)[number]>, string> = {
-  fetchConnectors: CONNECT_PAGE,
-  fetchConnector: CONNECT_PAGE,
-  createItem: CONNECT_PAGE,
-  updateItemMFA: CONNECT_PAGE,
   validateParameters: "credential validation belongs to Pluggy Connect's widget, which the app never calls from the back end",
   fetchAccountStatements: NOT_A_PRODUCT,
   fetchInvestments: NOT_A_PRODUCT,
@@ -110,6 +112,128 @@ describe("connect tokens", () => {
     expect(await succeeds("createConnectToken(itemId)", client.createConnectToken(item.id))).toEqual({ accessToken: expect.any(String) });
     const refused = expectShape(pluggyErrorSchema, await rejection(client.createConnectToken(crypto.randomUUID())), "the SDK's rejection");
     expect(refused).toMatchObject({ code: 404, codeDescription: "ITEM_NOT_FOUND" });
+  });
+});
+
+/** Pluggy's sandbox (the simulator's too): these credentials log in, and the MFA connector then asks for token 123456. */
+const SANDBOX_OK = { user: "user-ok", password: "password-ok" };
+const PLUGGY_BANK = 0;
+const PLUGGY_BANK_EMPRESAS = 1;
+const PLUGGY_BANK_MFA = 3;
+
+describe("connectors", () => {
+  it("fetchConnectors answers a page of Connectors (Dates parsed, credentials described); sandbox connectors only when asked, Pluggy Bank among them", async () => {
+    const live = expectShape(pageOf(connectorSchema), await client.fetchConnectors(), "fetchConnectors");
+    expect(live.results.length).toBeGreaterThan(0);
+    expect(live).toMatchObject({ page: 1, total: live.results.length, totalPages: 1 });
+    expect(live.results.filter((connector) => connector.isSandbox)).toEqual([]);
+
+    const all = expectShape(pageOf(connectorSchema), await client.fetchConnectors({ sandbox: true }), "fetchConnectors({ sandbox: true })");
+    expect(all).toMatchObject({ page: 1, total: all.results.length, totalPages: 1 });
+    expect(all.results.filter((connector) => !connector.isSandbox)).toEqual(live.results);
+    const bank = all.results.find((connector) => connector.id === PLUGGY_BANK);
+    expect(bank).toMatchObject({ name: "Pluggy Bank", type: "PERSONAL_BANK", country: "BR", isSandbox: true, hasMFA: false });
+    expect(bank?.createdAt).toBeInstanceOf(Date);
+    expect(bank?.credentials.map(({ name, type, optional }) => ({ name, type, optional }))).toEqual([
+      { name: "user", type: "text", optional: false },
+      { name: "password", type: "password", optional: false },
+    ]);
+    expect(all.results.find((connector) => connector.id === PLUGGY_BANK_MFA)).toMatchObject({ name: "Pluggy Bank MFA", isSandbox: true, hasMFA: true });
+  });
+
+  it("fetchConnectors filters by countries, types, sandbox and name as the SDK sends them: exactly the matching connectors", async () => {
+    const all = (await client.fetchConnectors({ sandbox: true })).results;
+    const cases: Array<[ConnectorFilters, (connector: Connector) => boolean]> = [
+      [{ sandbox: true, countries: ["BR"], types: ["PERSONAL_BANK"] }, (connector) => connector.country === "BR" && connector.type === "PERSONAL_BANK"],
+      [{ sandbox: true, countries: ["BR", "MX"], types: ["BUSINESS_BANK", "PERSONAL_BANK"] }, (connector) => connector.type === "BUSINESS_BANK" || connector.type === "PERSONAL_BANK"],
+      [{ sandbox: true, countries: ["MX"] }, (connector) => connector.country === "MX"],
+      [{ sandbox: true, name: "Pluggy Bank" }, (connector) => connector.name.includes("Pluggy Bank")],
+      [{ sandbox: true, isOpenFinance: true }, (connector) => connector.isOpenFinance],
+      [{ countries: ["BR"], types: ["PERSONAL_BANK"] }, (connector) => !connector.isSandbox && connector.country === "BR" && connector.type === "PERSONAL_BANK"],
+      [{ name: "Pluggy Bank" }, () => false],
+    ];
+    for (const [filters, matches] of cases) {
+      const what = `fetchConnectors(${JSON.stringify(filters)})`;
+      const page = expectShape(pageOf(connectorSchema), await client.fetchConnectors(filters), what);
+      const expected = all.filter(matches).map((connector) => connector.id);
+      expect(page.results.map((connector) => connector.id), what).toEqual(expected);
+      expect(page, what).toMatchObject({ page: 1, total: expected.length, totalPages: expected.length > 0 ? 1 : 0 });
+    }
+    const brPersonal = (await client.fetchConnectors({ sandbox: true, countries: ["BR"], types: ["PERSONAL_BANK"] })).results.map((connector) => connector.id);
+    expect(brPersonal).toEqual(expect.arrayContaining([PLUGGY_BANK, PLUGGY_BANK_MFA]));
+    expect(brPersonal.length).toBeLessThan(all.length);
+  });
+
+  it("fetchConnector returns one Connector, equal to its list entry; an unknown id rejects with 404 CONNECTOR_NOT_FOUND", async () => {
+    const listed = (await client.fetchConnectors({ sandbox: true })).results.find((connector) => connector.id === PLUGGY_BANK_MFA);
+    const one = expectShape(connectorSchema, await client.fetchConnector(PLUGGY_BANK_MFA), "fetchConnector");
+    expect(one).toEqual(listed);
+    const missing = expectShape(pluggyErrorSchema, await rejection(client.fetchConnector(999_999)), "the SDK's rejection");
+    expect(missing).toMatchObject({ code: 404, codeDescription: "CONNECTOR_NOT_FOUND" });
+  });
+});
+
+describe("creating items with credentials (what Pluggy Connect does)", () => {
+  it("createItem with sandbox credentials and clientUserId answers 200 with the Item logging in; fetchItem then sees it UPDATED, with accounts", async () => {
+    const clientUserId = uid("sdk-user");
+    const created = expectShape(itemSchema, await succeeds("createItem", client.createItem(PLUGGY_BANK, SANDBOX_OK, { clientUserId })), "createItem");
+    expect(created).toMatchObject({ clientUserId, status: "UPDATING", executionStatus: "LOGIN_IN_PROGRESS", error: null, parameter: null, lastUpdatedAt: null, connector: { id: PLUGGY_BANK, name: "Pluggy Bank" } });
+    expect(created.createdAt).toBeInstanceOf(Date);
+
+    const item = expectShape(itemSchema, await settled(client, created.id), "fetchItem");
+    expect(item).toMatchObject({ id: created.id, clientUserId, status: "UPDATED", executionStatus: "SUCCESS", error: null, parameter: null, consecutiveFailedLoginAttempts: 0 });
+    expect(item.lastUpdatedAt).toBeInstanceOf(Date);
+    const accounts = expectShape(pageOf(accountSchema), await client.fetchAccounts(item.id), "fetchAccounts");
+    expect(accounts.results.length).toBeGreaterThan(0);
+    expect(accounts.results.every((account) => account.itemId === item.id)).toBe(true);
+  });
+
+  it("a wrong password: createItem answers 200, the login ends LOGIN_ERROR with Pluggy's execution error; credentials breaking the connector's rules reject with 400 CONNECTOR_VALIDATION_ERROR", async () => {
+    const created = await succeeds("createItem", client.createItem(PLUGGY_BANK, { user: "user-ok", password: "password-wrong" }, { clientUserId: uid("sdk-user") }));
+    const failed = expectShape(itemSchema, await settled(client, created.id), "fetchItem");
+    expect(failed).toMatchObject({
+      status: "LOGIN_ERROR",
+      executionStatus: "INVALID_CREDENTIALS",
+      error: { code: "INVALID_CREDENTIALS", message: expect.stringMatching(/\S/) },
+      parameter: null,
+      consecutiveFailedLoginAttempts: 1,
+    });
+
+    const refused = expectShape(connectorValidationErrorSchema, await rejection(client.createItem(PLUGGY_BANK, { user: "maria" })), "the SDK's rejection");
+    expect(refused.code).toBe(400);
+    expect(refused.details.map((detail) => detail.parameter)).toEqual(["user", "password"]);
+  });
+
+  it("avoidDuplicates: a second item for the same user and connector rejects with ITEM_USER_ALREADY_EXISTS naming the first; another connector is allowed", async () => {
+    const clientUserId = uid("sdk-user");
+    const first = await succeeds("createItem", client.createItem(PLUGGY_BANK, SANDBOX_OK, { clientUserId, avoidDuplicates: true }));
+    expect((await settled(client, first.id)).status).toBe("UPDATED");
+
+    const refused = expectShape(duplicateItemsErrorSchema, await rejection(client.createItem(PLUGGY_BANK, SANDBOX_OK, { clientUserId, avoidDuplicates: true })), "the SDK's rejection");
+    expect(refused.items).toEqual([first.id]);
+
+    const other = expectShape(itemSchema, await succeeds("createItem", client.createItem(PLUGGY_BANK_EMPRESAS, SANDBOX_OK, { clientUserId, avoidDuplicates: true })), "createItem");
+    expect(other).toMatchObject({ clientUserId, connector: { id: PLUGGY_BANK_EMPRESAS } });
+  });
+
+  it("updateItemMFA: the MFA connector's login waits (WAITING_USER_INPUT with the parameter the SDK types), the token finishes it UPDATED", async () => {
+    const created = await succeeds("createItem", client.createItem(PLUGGY_BANK_MFA, SANDBOX_OK, { clientUserId: uid("sdk-user") }));
+    const waiting = expectShape(itemSchema, await settled(client, created.id), "fetchItem");
+    expect(waiting).toMatchObject({ status: "WAITING_USER_INPUT", executionStatus: "WAITING_USER_INPUT", error: null });
+    const { parameter } = waiting;
+    expect(parameter).toMatchObject({ name: "token", mfa: true, label: expect.stringMatching(/\S/) });
+    expect(parameter?.expiresAt).toBeInstanceOf(Date);
+    expect(parameter?.expiresAt?.getTime()).toBeGreaterThan(waiting.updatedAt.getTime());
+    expect(new RegExp(parameter?.validation ?? "^$").test("123456"), "the parameter's validation accepts the sandbox token").toBe(true);
+
+    const answered = expectShape(itemSchema, await succeeds("updateItemMFA", client.updateItemMFA(created.id, { [parameter?.name ?? "token"]: "123456" })), "updateItemMFA");
+    expect(answered).toMatchObject({ id: created.id, status: "UPDATING", executionStatus: "LOGIN_MFA_IN_PROGRESS", parameter: null });
+    const done = expectShape(itemSchema, await settled(client, created.id), "fetchItem");
+    expect(done).toMatchObject({ status: "UPDATED", executionStatus: "SUCCESS", error: null, parameter: null });
+    expect((await client.fetchAccounts(created.id)).results.length).toBeGreaterThan(0);
+
+    const late = expectShape(pluggyErrorSchema, await rejection(client.updateItemMFA(created.id, { token: "123456" })), "the SDK's rejection");
+    expect(late).toMatchObject({ code: 400, codeDescription: "ITEM_NOT_WAITING_USER_INPUT" });
   });
 });
 

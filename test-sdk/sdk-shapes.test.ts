@@ -1,9 +1,10 @@
-import type { Account, Category, Connector, ExecutionErrorCode, ExecutionStatus, Item, ItemStatus, Webhook } from "pluggy-sdk";
+import type { Account, Category, Connector, ConnectorCredential, ExecutionErrorCode, ExecutionStatus, Item, ItemStatus, Webhook } from "pluggy-sdk";
 import { describe, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import type {
   accountSchema,
   categorySchema,
+  connectorCredentialSchema,
   connectorSchema,
   EXECUTION_ERROR_CODES,
   EXECUTION_STATUSES,
@@ -26,7 +27,8 @@ describe("the suite's shape checks are the SDK's types", () => {
     expectTypeOf<(typeof EXECUTION_ERROR_CODES)[number]>().toEqualTypeOf<ExecutionErrorCode>();
   });
 
-  it("produce Connector, Item, Account, Category and Webhook exactly", () => {
+  it("produce Connector, ConnectorCredential (a connector's credentials, an item's parameter), Item, Account, Category and Webhook exactly", () => {
+    expectTypeOf<z.output<typeof connectorCredentialSchema>>().toEqualTypeOf<ConnectorCredential>();
     expectTypeOf<z.output<typeof connectorSchema>>().toEqualTypeOf<Connector>();
     expectTypeOf<z.output<typeof itemSchema>>().toEqualTypeOf<Item>();
     expectTypeOf<z.output<typeof accountSchema>>().toEqualTypeOf<Account>();

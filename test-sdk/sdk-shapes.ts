@@ -13,6 +13,7 @@ import {
   ACCOUNT_SUBTYPES,
   ACCOUNT_TYPES,
   CONNECTOR_TYPES,
+  CREDENTIAL_TYPES,
   CREDIT_CARD_ACCOUNT_FEE_TYPES,
   CREDIT_CARD_ACCOUNT_OTHER_CREDIT_TYPES,
   CURRENCY_CODES,
@@ -20,7 +21,6 @@ import {
   TRANSACTION_TYPES,
   TransactionStatus,
   WEBHOOK_EVENTS,
-  type ConnectorCredential,
   type ConnectorHealthDetails,
   type DisaggregatedCreditLimit,
   type ExecutionErrorCode,
@@ -77,6 +77,33 @@ const notServed = <T>(what: string) =>
 /** The SDK turns every `YYYY-MM-DDTHH:mm:ss.sssZ` string into a Date: a field typed Date must arrive as one. */
 const date = z.date();
 
+/** A credential validation is a regular expression the Connect form applies: it must compile. */
+const compiles = (pattern: string) => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** One input a connector asks for (`Connector.credentials[]`), and the MFA input an item waits for (`Item.parameter`). */
+export const connectorCredentialSchema = z.object({
+  label: z.string().min(1),
+  name: z.string().min(1),
+  type: z.enum(CREDENTIAL_TYPES).optional(),
+  mfa: z.boolean().optional(),
+  data: z.string().optional(),
+  assistiveText: z.string().optional(),
+  options: z.array(z.object({ value: z.string(), label: z.string() })).optional(),
+  validation: z.string().refine(compiles, "not a valid regular expression").optional(),
+  validationMessage: z.string().optional(),
+  placeholder: z.string().optional(),
+  optional: z.boolean().optional(),
+  instructions: z.string().optional(),
+  expiresAt: date.optional(),
+});
+
 export const connectorSchema = z.object({
   id: z.number().int(),
   name: z.string(),
@@ -85,7 +112,7 @@ export const connectorSchema = z.object({
   primaryColor: z.string(),
   type: z.enum(CONNECTOR_TYPES),
   country: z.string(),
-  credentials: z.array(notServed<ConnectorCredential>("Connector.credentials[]")),
+  credentials: z.array(connectorCredentialSchema),
   hasMFA: z.boolean(),
   oauth: z.boolean().optional(),
   oauthUrl: z.string().optional(),
@@ -124,7 +151,7 @@ export const itemSchema = z.object({
   createdAt: date,
   updatedAt: date,
   lastUpdatedAt: date.nullable(),
-  parameter: notServed<ConnectorCredential>("Item.parameter").nullable(),
+  parameter: connectorCredentialSchema.nullable(),
   webhookUrl: z.string().nullable(),
   clientUserId: z.string().nullable(),
   userAction: notServed<UserAction>("Item.userAction").nullable(),
@@ -244,6 +271,15 @@ export const cursorPageOf = <T extends z.ZodType>(item: T) => z.object({ results
 
 /** Pluggy's error body, which the SDK rejects with. */
 export const pluggyErrorSchema = z.object({ code: z.number().int(), codeDescription: z.string().optional(), message: z.string() });
+
+/** Pluggy's refusal of item parameters that fail the connector's credential rules: one detail per parameter. */
+export const connectorValidationErrorSchema = pluggyErrorSchema.extend({
+  codeDescription: z.literal("CONNECTOR_VALIDATION_ERROR"),
+  details: z.array(z.object({ code: z.string(), parameter: z.string().min(1), message: z.string().min(1) })).min(1),
+});
+
+/** Pluggy's refusal of a second item for the same user and connector (`avoidDuplicates`): the existing items' ids, no numeric code. */
+export const duplicateItemsErrorSchema = z.object({ message: z.string().min(1), codeDescription: z.literal("ITEM_USER_ALREADY_EXISTS"), items: z.array(z.string().min(1)).min(1) });
 
 /** Parses `value` with `schema` and throws one readable line per problem (path: message). */
 export function expectShape<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {

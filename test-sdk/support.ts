@@ -1,4 +1,4 @@
-import { PluggyClient } from "pluggy-sdk";
+import { PluggyClient, type Item } from "pluggy-sdk";
 import { inject } from "vitest";
 
 /** The simulator global-setup.ts started. */
@@ -65,5 +65,18 @@ export async function succeeds<T>(what: string, call: Promise<T>): Promise<T> {
     const last = data[data.length - 1];
     const answer = last ? `the simulator answered ${last.method} ${last.path} with ${last.status}` : "no request reached the simulator";
     throw new Error(`${what} failed in pluggy-sdk: ${answer} (the SDK fails any POST/PATCH/DELETE not answered 200); it rejected with ${JSON.stringify(rejection)}`, { cause: rejection });
+  }
+}
+
+/**
+ * Reads an item with fetchItem until its login settles (status no longer UPDATING), as an integration
+ * polls after createItem or updateItemMFA: at most `attempts` reads, `intervalMs` apart.
+ */
+export async function settled(client: PluggyClient, itemId: string, attempts = 200, intervalMs = 50): Promise<Item> {
+  for (let read = 1; ; read++) {
+    const item = await client.fetchItem(itemId);
+    if (item.status !== "UPDATING") return item;
+    if (read >= attempts) throw new Error(`item ${itemId} still UPDATING (${item.executionStatus}) after ${attempts} reads`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -171,7 +171,7 @@ describe("POST /items through Connect", () => {
     const webhook = await delivered("item/created", item.id);
     expect(webhook.url).toBe(WEBHOOK_URL);
     expect(webhook.body).toMatchObject({ event: "item/created", itemId: item.id, triggeredBy: "USER" });
-    // Pluggy's webhook bodies never name the user: the app asks GET /items/{id} for the owner.
+    // Pluggy's webhook bodies do not carry clientUserId; the app reads it from GET /items/{id}.
     expect(webhook.body).not.toHaveProperty("clientUserId");
     expect(webhook.headers.get("X-Pluggy-Signature")).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -282,7 +282,7 @@ describe("update mode", () => {
     expect(patched.json).toMatchObject({ status: "UPDATING", executionStatus: "LOGIN_IN_PROGRESS" });
     expect(await settled(created.json.id, updating)).toMatchObject({ status: "UPDATED", executionStatus: "SUCCESS" });
     const updated = (await delivered("item/updated", created.json.id)).body;
-    expect(updated).toMatchObject({ triggeredBy: "USER" });
+    expect(updated).toMatchObject({ itemId: created.json.id, triggeredBy: "USER" });
     expect(updated).not.toHaveProperty("clientUserId");
   });
 });
