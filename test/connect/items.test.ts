@@ -345,17 +345,27 @@ describe("DELETE /api/banking/items/{id}/", () => {
     expect(await localCounts(itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0 });
   });
 
-  it.each([
-    ["another user's item", async () => (await itemWithData(uniqueUser("owner"))).itemId],
-    ["an unknown item", async () => crypto.randomUUID()],
-  ])("answers 404 for %s, deleting nothing anywhere", async (_name, makeId) => {
-    const itemId = await makeId();
+  it("answers 404 for another user's item, and the owner's item, accounts, transactions and jobs are all still there", async () => {
+    const owner = uniqueUser("owner");
+    const { itemId, transaction } = await itemWithData(owner);
     const res = await remove(uniqueUser(), itemId);
     expect(res.status).toBe(404);
     expect((await body(res)).error.code).toBe("not_found");
     expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toEqual([]);
-    const local = await db().select().from(items).where(eq(items.id, itemId)).all();
-    expect(local.length).toBeLessThanOrEqual(1);
+    expect((await db().select({ id: items.id, userId: items.userId }).from(items).where(eq(items.id, itemId)).all())).toEqual([{ id: itemId, userId: owner }]);
+    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1 });
+    expect((await sim.getItemState(itemId)).item.id).toBe(itemId);
+    const listed = await body(await call("/api/banking/items/", { headers: await authHeaders(owner) }));
+    expect(listed.data.map((item: { id: string }) => item.id)).toEqual([itemId]);
+  });
+
+  it("answers 404 for an unknown item, deleting nothing anywhere", async () => {
+    const itemId = crypto.randomUUID();
+    const res = await remove(uniqueUser(), itemId);
+    expect(res.status).toBe(404);
+    expect((await body(res)).error.code).toBe("not_found");
+    expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toEqual([]);
+    expect(await db().select().from(items).where(eq(items.id, itemId)).all()).toEqual([]);
   });
 
   it("leaves the caller's other items alone", async () => {
