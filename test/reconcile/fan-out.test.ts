@@ -1,5 +1,6 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { ne } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { erasureRequests, items } from "../../src/db/schema.ts";
 import { createLogger } from "../../src/platform/logger.ts";
@@ -89,8 +90,9 @@ describe("queueReconciliation (the fan-out)", () => {
     for (let i = 0; i < bulk.length; i += 7) await db.insert(items).values(bulk.slice(i, i + 7));
     const others = new Set([stale.id, fresh.id, never.id, ...bulk.map((i) => i.id)]);
 
+    await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
-    // Everything else in this file's D1 was reconciled moments ago, so 242 = never + stale + the 240 bulk.
+    // Everything else in this file's D1 was just reconciled, so 242 = never + stale + the 240 bulk.
     const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "admin", limit: 242 });
     expect(queued).toBe(242);
     expect(recording.batches.map((batch) => batch.length)).toEqual([100, 100, 42]);
@@ -107,17 +109,18 @@ describe("queueReconciliation (the fan-out)", () => {
     const owner = uniqueUser("fan-out");
     const recent = await makeItem(owner, { lastReconciledAt: hoursAgo(2) });
     const due = await makeItem(owner, { lastReconciledAt: hoursAgo(7) });
+    const older = await makeItem(owner, { lastReconciledAt: hoursAgo(30) });
+    const never = await makeItem(owner, { lastReconciledAt: null });
+    await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
     const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron" });
     const messages = recording.messages();
-    expect(messages.length).toBe(queued);
-    const itemIds = messages.map((m) => (m.body.kind === "item.reconcile" ? m.body.itemId : ""));
-    expect(itemIds).toContain(due.id);
-    expect(itemIds).not.toContain(recent.id);
-    const delays = messages.map((m) => m.delaySeconds ?? 0);
-    expect(delays).toEqual([...delays].sort((x, y) => x - y));
-    expect(Math.max(...delays)).toBeLessThan(RECONCILE_CRON_SPREAD_SECONDS);
-    if (messages.length > 1) expect(Math.max(...delays)).toBeGreaterThan(0);
+    expect(queued).toBe(3);
+    // Never reconciled first, then the oldest; evenly spread from now over the spread window.
+    expect(messages.map((m) => (m.body.kind === "item.reconcile" ? m.body.itemId : ""))).toEqual([never.id, older.id, due.id]);
+    expect(messages.map((m) => m.delaySeconds)).toEqual([0, Math.floor(RECONCILE_CRON_SPREAD_SECONDS / 3), Math.floor((2 * RECONCILE_CRON_SPREAD_SECONDS) / 3)]);
+    expect(RECONCILE_CRON_SPREAD_SECONDS).toBeGreaterThanOrEqual(30 * 60);
+    expect(RECONCILE_CRON_SPREAD_SECONDS).toBeLessThan(60 * 60);
   });
 
   it("counts a run, even one with nothing to queue", async () => {
@@ -139,6 +142,14 @@ describe("queueReconciliation (the fan-out)", () => {
     expect(recording.messages().every((m) => m.body.kind !== "item.reconcile" || m.body.trigger === "cron")).toBe(true);
   });
 });
+
+/**
+ * Marks every item in this file's D1 that is not `owner`'s as reconciled now, so a fan-out sees only the
+ * test's own items as due, whatever ran before it in this file.
+ */
+async function everythingElseReconciledNow(owner: string): Promise<void> {
+  await db.update(items).set({ lastReconciledAt: new Date().toISOString() }).where(ne(items.userId, owner));
+}
 
 function bulkItem(userId: string): typeof items.$inferInsert {
   const now = new Date().toISOString();
