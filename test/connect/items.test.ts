@@ -155,14 +155,13 @@ describe("POST /api/banking/items/ (register)", () => {
     const user = uniqueUser();
     const { item } = await sim.createItem({ clientUserId: user, transactionsPerAccount: 0 });
     await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", delayMs: 20_000, times: 5 });
-    const started = Date.now();
     const res = await register(user, item.id);
-    const elapsed = Date.now() - started;
     expect(res.status).toBe(503);
     expect((await body(res)).error).toMatchObject({ code: "upstream_unavailable", message: "Pluggy did not answer in time" });
-    expect(elapsed).toBeLessThan(9_500);
-    // The attempt and its one retry, both cut off; not the background profile's 3 × 15 s.
-    expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" })).toHaveLength(2);
+    // The attempt and its one retry, both cut off: the simulator is still holding both (no answer yet)
+    // when the app has answered — not the background profile's 3 × 15 s. (The bench measures time.)
+    const reads = await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" });
+    expect(reads.map((read) => read.status)).toEqual([null, null]);
     expect(await db().select().from(items).where(eq(items.id, item.id)).get()).toBeUndefined();
   });
 
