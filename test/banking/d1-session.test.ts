@@ -93,7 +93,8 @@ describe("read-your-writes", () => {
 
   it.each(READ_PATHS)("GET %s without a bookmark (or an empty one) starts its session first-unconstrained: any replica", async (path) => {
     const headers = await authHeaders(uniqueUser());
-    for (const sent of [{}, { "X-D1-Bookmark": "" }]) {
+    const variants: Record<string, string>[] = [{}, { "X-D1-Bookmark": "" }];
+    for (const sent of variants) {
       const { db, starts } = observedD1();
       const res = await callWithEnv(path, { headers: { ...headers, ...sent } }, { DB: db });
       expect(res.status).toBe(200);

@@ -6,6 +6,7 @@ import { accounts, categorySyncJobs, items, transactions } from "../../src/db/sc
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { makeAccount, makeItem, makeTransaction } from "../helpers/factories.ts";
 import { body, call } from "../helpers/http.ts";
+import { eventsQueueSettled } from "../helpers/queues.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
 
 /*
@@ -177,8 +178,9 @@ describe("POST /api/banking/items/ (register)", () => {
       (rows) => rows.length === 4,
     );
     expect(synced).toHaveLength(4);
-    // Every item.sync reads the item's accounts once: give any extra queued sync time to show up.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Every item.sync reads the item's accounts once; any extra sync queued by the registrations has been
+    // delivered once a sentinel sent after them is.
+    await eventsQueueSettled();
     expect(await sim.requests({ path: `^/accounts\\?itemId=${created.item.id}$`, method: "GET" })).toHaveLength(1);
   });
 

@@ -107,7 +107,7 @@ describe("queueReconciliation (the fan-out)", () => {
 
   it("the cron skips items reconciled in the last hours and spreads delivery over most of the hour", async () => {
     const owner = uniqueUser("fan-out");
-    const recent = await makeItem(owner, { lastReconciledAt: hoursAgo(2) });
+    await makeItem(owner, { lastReconciledAt: hoursAgo(2) }); // reconciled recently: not due
     const due = await makeItem(owner, { lastReconciledAt: hoursAgo(7) });
     const older = await makeItem(owner, { lastReconciledAt: hoursAgo(30) });
     const never = await makeItem(owner, { lastReconciledAt: null });
