@@ -66,6 +66,11 @@ export class SimClient {
     await this.call("DELETE", `/faults/${id}`);
   }
 
+  /** One injected fault as the simulator applied it (`hits`: requests it answered or delayed). */
+  async faultState(id: string): Promise<SimFaultView> {
+    return (await this.call<SimFaultView>("GET", `/faults/${id}`)).body;
+  }
+
   /** Faults injected under `tag` (active and spent) with the requests each answered, counted by the simulator. */
   async faults(tag: string): Promise<{ data: SimFaultView[]; hits: number }> {
     return (await this.call<{ data: SimFaultView[]; hits: number }>("GET", `/faults?tag=${encodeURIComponent(tag)}`)).body;
