@@ -51,8 +51,11 @@ describe("category sync through 503, 429, timeouts, permanent errors and the dea
     ];
     const doomed = at(14);
     const untouched = rows.slice(15);
-    for (const { tx, fault } of [...transient, ...permanent]) await simulator.fault({ path: path(tx), method: "PATCH", ...fault });
-    const deadFault = await simulator.fault({ path: path(doomed), method: "PATCH", status: 503, times: 1_000 });
+    // Tagged: the simulator counts what each fault did, independently of the app's job rows.
+    const tag = uid("rel-sync-faults");
+    const faultOf = new Map<string, string>();
+    for (const { tx, fault } of [...transient, ...permanent]) faultOf.set(tx.id, await simulator.fault({ path: path(tx), method: "PATCH", tag, ...fault }));
+    const deadFault = await simulator.fault({ path: path(doomed), method: "PATCH", status: 503, times: 1_000, tag });
 
     const answers = await Promise.all(rows.map((tx) => app<{ data: Tx }>(`/api/banking/transactions/${tx.id}/`, { method: "PATCH", headers: user, json: { category } })));
     expect(answers.map((a) => a.status)).toEqual(rows.map(() => 200));
@@ -84,18 +87,45 @@ describe("category sync through 503, 429, timeouts, permanent errors and the dea
     expect(byId.get(doomed.id)?.status).toBe("dead");
     expect(pluggy.get(doomed.pluggy_id)).not.toBe(pluggyCategory);
 
+    // What the simulator applied and received, transaction by transaction: every transient fault used up
+    // and then one successful PATCH; a permanent refusal met once (never retried); the dead job's every
+    // delivery refused; every other change exactly one PATCH.
+    const applied = new Map((await simulator.faults(tag)).data.map((f) => [f.id, f.hits]));
+    const patches = async (tx: Tx) => (await simulator.requests({ path: path(tx), method: "PATCH" })).map((r) => r.status ?? 0);
+    const seen: string[] = [];
+    for (const { tx, fault } of transient) {
+      const hits = applied.get(faultOf.get(tx.id) ?? "");
+      const calls = await patches(tx);
+      if (hits !== fault.times || calls.length !== fault.times + 1 || calls.at(-1) !== 200) seen.push(`transient ${tx.pluggy_id}: fault hits ${hits} of ${fault.times}, PATCHes ${calls.join(",")}`);
+    }
+    for (const { tx } of permanent) {
+      const hits = applied.get(faultOf.get(tx.id) ?? "");
+      const calls = await patches(tx);
+      if (hits !== 1 || calls.length !== 1) seen.push(`permanent ${tx.pluggy_id}: fault hits ${hits}, PATCHes ${calls.join(",")}`);
+    }
+    const deadHits = applied.get(deadFault) ?? 0;
+    expect(deadHits).toBe(byId.get(doomed.id)?.attempts);
+    expect(await patches(doomed)).toEqual(Array.from({ length: deadHits }, () => 503));
+    for (const tx of untouched) {
+      const calls = await patches(tx);
+      if (calls.length !== 1 || calls[0] !== 200) seen.push(`untouched ${tx.pluggy_id}: PATCHes ${calls.join(",")}`);
+    }
+    expect(seen).toEqual([]);
+
     // Pluggy recovers; the operator redrives the dead jobs.
     await simulator.clearFault(deadFault);
     const redrive = await app<{ data: Record<string, number> }>("/api/admin/category-syncs/redrive/", { headers: admin, json: { status: "dead" } });
     expect(redrive.status).toBe(202);
     await waitFor("the redriven job to sync", async () => ((await statusOf(doomed))?.status === "synced" ? true : undefined), 60_000, 500);
     expect((await simulator.itemState(created.item.id)).transactions.find((t) => t.id === doomed.pluggy_id)?.categoryId).toBe(pluggyCategory);
+    expect(await patches(doomed)).toEqual([...Array.from({ length: deadHits }, () => 503), 200]);
 
     const counts = new Map<string, number>();
     for (const s of byId.values()) counts.set(s?.status ?? "none", (counts.get(s?.status ?? "none") ?? 0) + 1);
     console.log(
       `category sync through faults: ${rows.length} changes → ${[...counts].map(([s, n]) => `${s} ${n}`).join(", ")}; ` +
-        `transient faults ${transient.length} (503×2, 429, 15 s timeout, 502×3), permanent ${permanent.length} (400, 404), dead 1 → redriven → synced`,
+        `transient faults ${transient.length} (503×2, 429, 15 s timeout, 502×3), permanent ${permanent.length} (400, 404), dead 1 (${deadHits} deliveries refused) → redriven → synced; ` +
+        `faults applied (simulator's count) ${[...applied.values()].reduce((a, b) => a + b, 0)}`,
     );
   });
 });

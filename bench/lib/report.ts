@@ -1,7 +1,10 @@
 /**
  * Collects figures as phases measure them, then prints one table and, last, one `RATIO` line per goal:
- * `RATIO <name> <value> goal <op> <target>` followed by `MISS` when the goal is not met or the figure
- * could not be measured (value `n/a`, with the reason). Misses are printed, never hidden.
+ * `RATIO <name> <value> goal <op> <target>` followed by `MISS` when the goal is not met, the figure
+ * could not be measured (value `n/a`, with the reason), or the run that produced it was not valid
+ * (`MISS (invalid: …)`). Every goal states, in its phase's rows (`valid: <goal>`), what was checked to
+ * make the figure valid — so a goal cannot be met by a run that failed fast. Misses are printed, never
+ * hidden.
  */
 
 export type GoalOp = ">=" | "<=";
@@ -21,6 +24,16 @@ export interface Goal {
   target: number;
   /** Why the value is missing, or what the figure is. */
   note?: string;
+  /** Set when a validity check failed: the figure is shown but the goal is a MISS. */
+  invalid?: string;
+}
+
+/** What makes a figure valid: the checks that passed (always stated) and the first that failed, if any. */
+export interface Validity {
+  /** What was checked, with the counts seen, e.g. "1000 of 1000 jobs synced; 1000 PATCHes answered 200". */
+  checked: string;
+  /** Why the figure is not valid (a check failed); undefined when every check passed. */
+  problem?: string | undefined;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -61,16 +74,23 @@ export class Report {
     this.row(phase, `${label} p50 / p90 / p99`, `${ms(summary.p50)} / ${ms(summary.p90)} / ${ms(summary.p99)}`, `n=${summary.n}, max ${ms(summary.max)}`);
   }
 
-  goal(name: string, value: number | undefined, op: GoalOp, target: number, note?: string): void {
-    this.goals.push({ name, value, op, target, ...(note ? { note } : {}) });
+  /**
+   * A figure with its goal, and what made it valid — stated in the phase's rows as `valid: <name>`. A
+   * failed check (`validity.problem`) makes the goal a MISS whatever the value.
+   */
+  goal(phase: string, name: string, value: number | undefined, op: GoalOp, target: number, validity: Validity, note?: string): void {
+    const invalid = validity.problem;
+    this.row(phase, `valid: ${name}`, invalid ? "NO" : "yes", invalid ? `${invalid} (checked: ${validity.checked})` : validity.checked);
+    this.goals.push({ name, value, op, target, ...(note ? { note } : {}), ...(invalid ? { invalid } : {}) });
   }
 
   /** Every goal of a phase that could not run, as a miss with the reason. */
   notMeasured(goals: Array<Pick<Goal, "name" | "op" | "target">>, reason: string): void {
-    for (const g of goals) if (!this.goals.some((existing) => existing.name === g.name)) this.goal(g.name, undefined, g.op, g.target, reason);
+    for (const g of goals) if (!this.goals.some((existing) => existing.name === g.name)) this.goals.push({ name: g.name, value: undefined, op: g.op, target: g.target, note: reason });
   }
 
   static met(goal: Goal): boolean {
+    if (goal.invalid !== undefined) return false;
     if (goal.value === undefined || !Number.isFinite(goal.value)) return false;
     return goal.op === ">=" ? goal.value >= goal.target : goal.value <= goal.target;
   }
@@ -78,7 +98,13 @@ export class Report {
   ratioLines(): string[] {
     return this.goals.map((g) => {
       const value = g.value === undefined || !Number.isFinite(g.value) ? "n/a" : fixed(g.value, g.value >= 100 ? 1 : g.value >= 10 ? 2 : 3);
-      const marker = Report.met(g) ? "" : g.value === undefined ? ` MISS (not measured: ${g.note ?? "unknown"})` : " MISS";
+      const marker = Report.met(g)
+        ? ""
+        : g.value === undefined
+          ? ` MISS (not measured: ${g.note ?? "unknown"})`
+          : g.invalid !== undefined
+            ? ` MISS (invalid: ${g.invalid})`
+            : " MISS";
       return `RATIO ${g.name} ${value} goal ${g.op} ${g.target}${marker}`;
     });
   }

@@ -16,11 +16,24 @@ export interface SimItemState {
   transactions: Array<{ id: string; categoryId: string | null; accountId: string }>;
 }
 
+export interface SimFaultView {
+  id: string;
+  tag: string | null;
+  path: string;
+  status: number | null;
+  hits: number;
+  remaining: number;
+  active: boolean;
+}
+
 export interface SimRequestRecord {
   method: string;
   path: string;
+  query?: Record<string, string>;
   status?: number;
   at?: string;
+  /** The injected fault that answered this request, if one did. */
+  fault?: string;
   [key: string]: unknown;
 }
 
@@ -45,12 +58,22 @@ export class SimClient {
     await this.call("PUT", "/config", patch);
   }
 
-  async fault(input: { path: string; method?: string; status?: number; times?: number; delayMs?: number; rateLimitReset?: number; body?: string }): Promise<string> {
+  async fault(input: { path: string; method?: string; status?: number; times?: number; delayMs?: number; rateLimitReset?: number; body?: string; clientId?: string; tag?: string }): Promise<string> {
     return (await this.call<{ id: string }>("POST", "/faults", input)).body.id;
   }
 
   async clearFault(id: string): Promise<void> {
     await this.call("DELETE", `/faults/${id}`);
+  }
+
+  /** One injected fault as the simulator applied it (`hits`: requests it answered or delayed). */
+  async faultState(id: string): Promise<SimFaultView> {
+    return (await this.call<SimFaultView>("GET", `/faults/${id}`)).body;
+  }
+
+  /** Faults injected under `tag` (active and spent) with the requests each answered, counted by the simulator. */
+  async faults(tag: string): Promise<{ data: SimFaultView[]; hits: number }> {
+    return (await this.call<{ data: SimFaultView[]; hits: number }>("GET", `/faults?tag=${encodeURIComponent(tag)}`)).body;
   }
 
   async requests(filter: { path?: string; method?: string } = {}): Promise<SimRequestRecord[]> {

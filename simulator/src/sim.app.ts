@@ -7,7 +7,7 @@ import { connectTokenClaims, connectTokenMayCall, registerConnectApi, type Conne
 import { registerConnectPage } from "./connect-page/connect-page.ts";
 import { pluggyError, rateLimited } from "./sim.errors.ts";
 import { rateLimitRuleFor, RateLimiter, sourceAddress } from "./sim.rate-limits.ts";
-import { SimState, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
+import { SimState, type SimFault, type SimRequestRecord, type SimWebhook } from "./sim.state.ts";
 import { cursorTransactions, pagedTransactions } from "./sim.transactions.ts";
 
 /*
@@ -275,6 +275,8 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     path: z.string().min(1),
     method: z.string().min(1).optional(),
     body: z.string().min(1).optional(),
+    clientId: z.string().min(1).optional(),
+    tag: z.string().min(1).max(200).optional(),
     status: z.number().int().min(100).max(599).optional(),
     times: z.number().int().min(1).max(100_000).optional(),
     delayMs: z.number().int().min(0).max(120_000).optional(),
@@ -296,13 +298,16 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     }
     if (parsed.data.status === undefined && parsed.data.delayMs === undefined) return pluggyError(400, "a fault needs a status or a delayMs", "INVALID_PARAMETERS");
     const id = crypto.randomUUID();
-    state.faults.push({
+    state.addFault({
       id,
       path,
       pathSource: parsed.data.path,
       method: parsed.data.method?.toUpperCase(),
       body,
+      clientId: parsed.data.clientId,
+      tag: parsed.data.tag,
       status: parsed.data.status,
+      hits: 0,
       remaining: parsed.data.times ?? 1,
       delayMs: parsed.data.delayMs ?? 0,
       rateLimitReset: parsed.data.rateLimitReset,
@@ -310,6 +315,33 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
       message: parsed.data.message,
     });
     return c.json({ id }, 201);
+  });
+
+  const faultView = (fault: SimFault) => ({
+    id: fault.id,
+    tag: fault.tag ?? null,
+    path: fault.pathSource,
+    method: fault.method ?? null,
+    body: fault.body?.source ?? null,
+    clientId: fault.clientId ?? null,
+    status: fault.status ?? null,
+    delayMs: fault.delayMs,
+    hits: fault.hits,
+    remaining: fault.remaining,
+    active: state.faults.includes(fault),
+  });
+
+  /** Faults injected (active and spent), optionally by tag, with how many requests each one answered. */
+  control.get("/faults", (c) => {
+    const tag = c.req.query("tag");
+    const data = [...state.faultRecords.values()].filter((fault) => tag === undefined || fault.tag === tag).map(faultView);
+    return c.json({ data, hits: data.reduce((sum, fault) => sum + fault.hits, 0) });
+  });
+
+  control.get("/faults/:id", (c) => {
+    const fault = state.faultRecords.get(c.req.param("id"));
+    if (!fault) return pluggyError(404, "Fault not found", "FAULT_NOT_FOUND");
+    return c.json(faultView(fault));
   });
 
   control.delete("/faults/:id", (c) => {
@@ -428,8 +460,9 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
     record.clientId = keyClientId ?? connectToken?.clientId ?? authClientId ?? null;
     try {
       if (state.config.latencyMs > 0) await sleep(state.config.latencyMs);
-      const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`, text);
+      const fault = state.takeFault(c.req.method, url.pathname, `${url.pathname}${url.search}`, text, record.clientId);
       if (fault) {
+        record.fault = fault.id;
         if (fault.delayMs > 0) await sleep(fault.delayMs);
         if (fault.status === 429) {
           c.res = rateLimited(fault.rateLimitReset ?? 60, rateLimitRuleFor(c.req.method, url.pathname)?.perMinute ?? 360, fault.message, fault.codeDescription);

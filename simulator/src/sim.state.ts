@@ -57,7 +57,13 @@ export interface SimFault {
   method: string | undefined;
   /** Only requests whose raw body matches (e.g. a test's unique clientUserId). */
   body: RegExp | undefined;
+  /** Only requests of this tenant (the apiKey's clientId, or `/auth`'s), e.g. `client-id+<uuid>`. */
+  clientId: string | undefined;
+  /** A label to count by (`GET /__sim/faults?tag=`): what a test injected, as the simulator applied it. */
+  tag: string | undefined;
   status: number | undefined;
+  /** Requests this fault answered (or delayed) so far. */
+  hits: number;
   remaining: number;
   delayMs: number;
   rateLimitReset: number | undefined;
@@ -74,6 +80,8 @@ export interface SimRequestRecord {
   /** The client id of the apiKey (or of the `/auth` body), when there was one. */
   clientId: string | null;
   status: number | null;
+  /** The id of the injected fault that answered or delayed this request, if one did. */
+  fault?: string;
 }
 
 export interface SimWebhook {
@@ -96,6 +104,8 @@ interface ItemState {
 }
 
 const MAX_REQUEST_LOG = 20_000;
+/** Faults remembered (active and spent) for their hit counts. */
+const MAX_FAULT_RECORDS = 20_000;
 const DAY_MS = 86_400_000;
 
 export const SANDBOX_USER = "sandbox-user";
@@ -125,6 +135,8 @@ export class SimState {
   /** clientId → webhooks of that client. */
   readonly webhooks = new Map<string, Map<string, SimWebhook>>();
   readonly faults: SimFault[] = [];
+  /** Every fault injected (active and spent, the latest MAX_FAULT_RECORDS), for counting what was applied. */
+  readonly faultRecords = new Map<string, SimFault>();
   readonly requests: SimRequestRecord[] = [];
   /** accountId → `createdAt` of the last batch added through the control API. */
   readonly lastAddedAt = new Map<string, string>();
@@ -284,17 +296,29 @@ export class SimState {
     return record;
   }
 
-  /** The first fault matching this request (its `times` decremented; removed at zero). */
-  takeFault(method: string, pathname: string, pathWithQuery: string, body: string): SimFault | undefined {
+  /** Adds a fault (and remembers it for its hit count). */
+  addFault(fault: SimFault): void {
+    this.faults.push(fault);
+    this.faultRecords.set(fault.id, fault);
+    if (this.faultRecords.size > MAX_FAULT_RECORDS) {
+      const oldest = this.faultRecords.keys().next();
+      if (!oldest.done) this.faultRecords.delete(oldest.value);
+    }
+  }
+
+  /** The first fault matching this request (its `times` decremented, removed at zero; its hits counted). */
+  takeFault(method: string, pathname: string, pathWithQuery: string, body: string, clientId: string | null = null): SimFault | undefined {
     const index = this.faults.findIndex(
       (fault) =>
         (!fault.method || fault.method === method) &&
         (fault.path.test(pathname) || fault.path.test(pathWithQuery)) &&
-        (!fault.body || fault.body.test(body)),
+        (!fault.body || fault.body.test(body)) &&
+        (!fault.clientId || fault.clientId === clientId),
     );
     if (index < 0) return undefined;
     const fault = this.faults[index] as SimFault;
     fault.remaining -= 1;
+    fault.hits += 1;
     if (fault.remaining <= 0) this.faults.splice(index, 1);
     return fault;
   }

@@ -497,6 +497,38 @@ describe("control API", () => {
     expect((await pluggy(`/v2/transactions?accountId=${accountId}`)).status).toBe(500);
   });
 
+  it("scopes a fault to one tenant: other clients' identical requests pass, and the record names the fault", async () => {
+    const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    const tenant = `${CLIENT.clientId}+${crypto.randomUUID()}`;
+    const id = await sim.fault({ path: exactPath(`/items/${item.id}`), clientId: tenant, status: 503, times: 2 });
+    expect((await pluggy(`/items/${item.id}`)).status).toBe(200);
+    const tenantKey = await apiKeyFor(tenant);
+    expect((await pluggy(`/items/${item.id}`, { apiKey: tenantKey })).status).toBe(503);
+    expect(await sim.faultState(id)).toMatchObject({ id, clientId: tenant, hits: 1, remaining: 1, active: true });
+    const records = await sim.requests({ path: exactPath(`/items/${item.id}`) });
+    expect(records.map((record) => [record.clientId, record.status, record.fault ?? null])).toEqual([
+      [CLIENT.clientId, 200, null],
+      [tenant, 503, id],
+    ]);
+  });
+
+  it("counts the requests each fault answered, spent ones included, by tag", async () => {
+    const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
+    const tag = `count-${crypto.randomUUID()}`;
+    const apiKey = await apiKeyFor();
+    const spent = await sim.fault({ path: exactPath(`/items/${item.id}`), status: 500, times: 2, tag });
+    for (let i = 0; i < 3; i++) await pluggy(`/items/${item.id}`, { apiKey });
+    const unused = await sim.fault({ path: exactPath(`/items/${item.id}/nothing`), status: 500, tag });
+    const counted = await sim.faults(tag);
+    expect(counted.hits).toBe(2);
+    expect(counted.data.map((fault) => [fault.id, fault.hits, fault.active])).toEqual([
+      [spent, 2, false],
+      [unused, 0, true],
+    ]);
+    await sim.clearFault(unused);
+    expect(await sim.faultState(unused)).toMatchObject({ hits: 0, active: false });
+  });
+
   it("records requests with method, path, query and body", async () => {
     const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
     await pluggy(`/accounts?itemId=${item.id}&type=BANK`);

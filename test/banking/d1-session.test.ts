@@ -2,10 +2,34 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { makeAccount, makeItem, makeTransaction } from "../helpers/factories.ts";
-import { body, call } from "../helpers/http.ts";
+import { body, call, callWithEnv } from "../helpers/http.ts";
 import { expectValidationError } from "./support.ts";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+type SessionStart = Parameters<D1Database["withSession"]>[0];
+
+/**
+ * The real D1 binding, recording where each session the app opens starts (`withSession`'s argument).
+ * Local D1 has no replicas, so what a session reads cannot show whether a bookmark was honoured; the
+ * argument can. Every call still goes to the real binding.
+ */
+function observedD1(): { db: D1Database; starts: SessionStart[] } {
+  const starts: SessionStart[] = [];
+  const db = new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "withSession") {
+        return (start?: SessionStart) => {
+          starts.push(start);
+          return target.withSession(start);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db, starts };
+}
 
 const READ_PATHS = ["/api/banking/transactions/", "/api/banking/categories/", "/api/banking/accounts/", "/api/banking/items/"];
 
@@ -48,7 +72,7 @@ describe.each(READ_PATHS)("D1 session bookmark on GET %s", (path) => {
 });
 
 describe("read-your-writes", () => {
-  it("a bookmark taken after a write reads that write", async () => {
+  it("a bookmark taken after a write is where the next request's session starts, and that request reads the write", async () => {
     const userId = uniqueUser();
     const headers = await authHeaders(userId);
     const item = await makeItem(userId);
@@ -59,10 +83,43 @@ describe("read-your-writes", () => {
     await session.prepare("SELECT id FROM transactions WHERE id = ?").bind(tx.id).first();
     const bookmark = session.getBookmark() ?? "";
     expect(bookmark).toMatch(BOOKMARK);
-    const res = await call(`/api/banking/transactions/${tx.id}`, { headers: { ...headers, "X-D1-Bookmark": bookmark } });
+    const { db, starts } = observedD1();
+    const res = await callWithEnv(`/api/banking/transactions/${tx.id}`, { headers: { ...headers, "X-D1-Bookmark": bookmark } }, { DB: db });
     expect(res.status).toBe(200);
+    expect(starts).toEqual([bookmark]);
     expect((await body(res)).data.description).toBe("written just now");
     expect((res.headers.get("X-D1-Bookmark") ?? "") >= bookmark).toBe(true);
+  });
+
+  it.each(READ_PATHS)("GET %s without a bookmark (or an empty one) starts its session first-unconstrained: any replica", async (path) => {
+    const headers = await authHeaders(uniqueUser());
+    const variants: Record<string, string>[] = [{}, { "X-D1-Bookmark": "" }];
+    for (const sent of variants) {
+      const { db, starts } = observedD1();
+      const res = await callWithEnv(path, { headers: { ...headers, ...sent } }, { DB: db });
+      expect(res.status).toBe(200);
+      expect(starts).toEqual(["first-unconstrained"]);
+    }
+  });
+
+  it("a write route starts first-primary without a bookmark, and at the client's bookmark with one", async () => {
+    const userId = uniqueUser();
+    const headers = await authHeaders(userId);
+    const account = await makeAccount(userId, (await makeItem(userId)).id);
+    const tx = await makeTransaction(userId, account);
+    const patch = (extra: Record<string, string>, db: D1Database) =>
+      callWithEnv(`/api/banking/transactions/${tx.id}/`, { method: "PATCH", headers: { ...headers, ...extra }, json: { category: null } }, { DB: db });
+
+    const first = observedD1();
+    const written = await patch({}, first.db);
+    expect(written.status).toBe(200);
+    expect(first.starts).toEqual(["first-primary"]);
+    const bookmark = written.headers.get("X-D1-Bookmark") ?? "";
+    expect(bookmark).toMatch(BOOKMARK);
+
+    const second = observedD1();
+    expect((await patch({ "X-D1-Bookmark": bookmark }, second.db)).status).toBe(200);
+    expect(second.starts).toEqual([bookmark]);
   });
 
   it("an error answer (404) still carries the session's bookmark", async () => {

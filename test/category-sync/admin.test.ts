@@ -1,12 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import { categoryMappings, pluggyCategories } from "../../src/db/schema.ts";
 import { categoryIdForPluggy } from "../../src/category-sync/mappings.service.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
-import { body, call } from "../helpers/http.ts";
+import { body, call, callWithEnv } from "../helpers/http.ts";
 import { makeCategory } from "../helpers/factories.ts";
 import { sim } from "../helpers/simulator.ts";
-import { PLUGGY, db, localTransaction, makeSyncJob, mappedCategory, readJob, readTransaction } from "./support.ts";
+import { PLUGGY, db, localTransaction, makeSyncJob, mappedCategory, pluggyBackedTransaction, pluggyPatches, readJob, readTransaction, simCategoryOf } from "./support.ts";
 
 /*
  * The admin API of this domain: categories, Pluggy's tree, mappings, sync jobs and metrics, with the
@@ -171,12 +172,15 @@ describe("Pluggy categories and mappings", () => {
   });
 
   it("502/503 when Pluggy fails on a forced refresh", async () => {
-    const faultId = await sim.fault({ path: "^/categories$", method: "GET", status: 503, times: 10 });
+    // The app runs as a simulator tenant of this test's own, so the fault cannot meet anyone else's /categories.
+    const tenant = `${env.PLUGGY_CLIENT_ID}+${crypto.randomUUID()}`;
+    const faultId = await sim.fault({ path: "^/categories$", method: "GET", clientId: tenant, status: 503, times: 10 });
     try {
-      const res = await call("/api/admin/pluggy-categories/?refresh=true", { headers: await admin() });
+      const res = await callWithEnv("/api/admin/pluggy-categories/?refresh=true", { headers: await admin() }, { PLUGGY_CLIENT_ID: tenant });
       expect(res.status).toBe(503);
       const json = await body(res);
       expect(json.error.code).toBe("upstream_unavailable");
+      expect((await sim.faultState(faultId)).hits).toBeGreaterThanOrEqual(1);
     } finally {
       await sim.clearFault(faultId);
     }
@@ -250,13 +254,16 @@ describe("Pluggy categories and mappings", () => {
 
   it("imports Pluggy's tree as local categories mapped 1:1, idempotently, reusing existing mappings", async () => {
     const headers = await admin();
+    // This file's D1, as the import first meets it: nothing mapped but what this test maps (other tests
+    // map Pluggy categories of their own, and the import rightly reuses whatever it finds).
+    await db().delete(categoryMappings);
     // An operator already mapped a category to Pluggy's "Transfers": the import reuses it as the parent.
     const transfers = await mappedCategory(PLUGGY.transfers, { name: "Our transfers" });
     const first = await call("/api/admin/category-mappings/import-pluggy/", { method: "POST", headers });
     expect(first.status).toBe(200);
     const result = (await body(first)).data;
     expect(result.total).toBeGreaterThan(50);
-    expect(result.existing).toBeGreaterThanOrEqual(1);
+    expect(result.existing).toBe(1);
     expect(result.created + result.existing).toBe(result.total);
 
     const pixId = await categoryIdForPluggy(PLUGGY.pix);
@@ -313,17 +320,22 @@ describe("admin category syncs", () => {
     expect(res.status).toBe(400);
   });
 
-  it("retry puts one job back to pending and queues it (202 {queued: 1}); 404 for an unknown job", async () => {
+  it("retry puts one failed job back to pending and queues it (202 {queued: 1}): it then syncs and Pluggy holds the category; 404 for an unknown job", async () => {
     const headers = await admin();
     const category = await mappedCategory(PLUGGY.pix);
-    const job = await makeSyncJob(await localTransaction(uniqueUser()), category.id, { status: "failed", lastError: "400 X: y", attempts: 1 });
+    const userId = uniqueUser();
+    const { item, transaction, pluggyTransactionId } = await pluggyBackedTransaction(userId);
+    const job = await makeSyncJob(transaction, category.id, { status: "failed", lastError: "400 X: y", attempts: 1 });
+    expect(await pluggyPatches(pluggyTransactionId)).toEqual([]);
     const res = await call(`/api/admin/category-syncs/${job.id}/retry/`, { method: "POST", headers });
     expect(res.status).toBe(202);
     expect(await body(res)).toEqual({ data: { queued: 1 } });
+    await vi.waitUntil(async () => (await readJob(job.id)).status === "synced", { timeout: 15_000, interval: 100 });
     const after = await readJob(job.id);
-    // Pending now (the queued message may already have been handled; Pluggy does not know this transaction).
-    expect(["pending", "failed"]).toContain(after.status);
+    expect(after).toMatchObject({ status: "synced", attempts: 2, lastError: null, pluggyCategoryId: PLUGGY.pix });
     expect(after.updatedAt > job.updatedAt).toBe(true);
+    expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.pix);
+    expect((await pluggyPatches(pluggyTransactionId)).map((request) => request.body)).toEqual([{ categoryId: PLUGGY.pix }]);
     expect((await call(`/api/admin/category-syncs/${crypto.randomUUID()}/retry/`, { method: "POST", headers })).status).toBe(404);
   });
 

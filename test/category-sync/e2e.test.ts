@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
-import { PLUGGY, jobOf, mappedCategory, pluggyBackedTransaction, pluggyPatches, simCategoryOf } from "./support.ts";
+import { PLUGGY, categorySyncQueueSettled, jobOf, mappedCategory, pluggyBackedTransaction, pluggyPatches, simCategoryOf } from "./support.ts";
 
 /*
  * End to end: PATCH → D1 outbox → the real category-sync queue (and its DLQ) → consumer → the Pluggy
@@ -91,8 +91,9 @@ describe("category sync end to end", () => {
     expect(state).toMatchObject({ reason_code: "rejected_by_pluggy", reason: "Pluggy did not accept this category for the transaction" });
     expect((await jobOf(transaction.id))?.lastError).toBe("400 INVALID_CATEGORY_FOR_TRANSACTION: Category cannot be applied to this transaction");
     expect(state.attempts).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await categorySyncQueueSettled(); // any retry of the message would have been delivered by now
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(1);
+    expect(await categorySync(headers, transaction.id)).toMatchObject({ status: "failed", attempts: 1 });
   });
 
   it("retries exhausted → dead (via the DLQ, keeping the last error) → redrive → synced", async () => {
@@ -135,8 +136,8 @@ describe("category sync end to end", () => {
       expect(res.status).toBe(200);
     }
     await vi.waitUntil(async () => (await categorySync(headers, transaction.id)).status === "synced", { timeout: 15_000, interval: 200 });
-    // Let any straggling message arrive before counting.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Every message the ten changes queued has been delivered once the sentinel is.
+    await categorySyncQueueSettled();
     const calls = await pluggyPatches(pluggyTransactionId);
     expect(calls.length).toBeGreaterThanOrEqual(1);
     expect(calls.length).toBeLessThanOrEqual(2);
@@ -152,7 +153,8 @@ describe("category sync end to end", () => {
     await patch(headers, transaction.id, category.id);
     const res = await patch(headers, transaction.id, null);
     expect((await body(res)).data.category_sync).toMatchObject({ status: "skipped", reason: "category cleared" });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // The first change's message has been delivered (and found stale) once the sentinel is.
+    await categorySyncQueueSettled();
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
     expect((await categorySync(headers, transaction.id)).status).toBe("skipped");
   });

@@ -1,11 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { vi } from "vitest";
 import worker from "../../src/index.ts";
 import { createDb } from "../../src/db/client.ts";
 import { categorySyncJobs, transactions, type CategorySyncJobRow } from "../../src/db/schema.ts";
 import type { CategorySyncMessage } from "../../src/queues/messages.ts";
 import { makeAccount, makeCategory, makeItem, makeTransaction } from "../helpers/factories.ts";
+import { sentinelDelaySeconds } from "../helpers/queues.ts";
 import { sim } from "../helpers/simulator.ts";
 
 /*
@@ -119,3 +121,17 @@ export async function simCategoryOf(itemId: string, pluggyTransactionId: string)
 
 /** PATCH requests the simulator received for one Pluggy transaction. */
 export const pluggyPatches = (pluggyTransactionId: string) => sim.requests({ path: `^/transactions/${pluggyTransactionId}$`, method: "PATCH" });
+
+/**
+ * Returns once a message sent to the category-sync queue now, held past every send delay and retry
+ * backoff the tests configure, has been handled: a job of its own (a Pluggy-backed transaction, a
+ * mapped category) ends `synced`. Whatever was queued or retried before it has been delivered by then —
+ * the positive signal a "Pluggy got no further call" check waits for (test/helpers/queues.ts).
+ */
+export async function categorySyncQueueSettled(): Promise<void> {
+  const userId = `sentinel-${crypto.randomUUID()}`;
+  const { transaction } = await pluggyBackedTransaction(userId);
+  const job = await makeSyncJob(transaction, (await mappedCategory(PLUGGY.food)).id);
+  await env.CATEGORY_SYNC_QUEUE.send(messageOf(job), { delaySeconds: sentinelDelaySeconds() });
+  await vi.waitUntil(async () => (await readJob(job.id)).status === "synced", { timeout: 20_000, interval: 100 });
+}

@@ -59,6 +59,7 @@ describe("DELETE /api/banking/me/", () => {
     const otherId = uniqueUser("keep");
     const mine = await populatedUser(userId);
     await populatedUser(otherId, 1);
+    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, category_sync_jobs: 1, webhook_events: 7, r2_objects: 7 });
     expect((await listsOf(userId)).every((n) => n > 0)).toBe(true);
     const theirs = await listsOf(otherId);
 
@@ -131,11 +132,13 @@ describe("webhook metrics and erasure", () => {
       expect(current.totals).toMatchObject({ accepted: 2, duplicate: 1, rejected: 1, processed: 1, ignored: 1 });
       return current;
     });
+    // Present first: the item's rows, the three stored deliveries (the invalid one names the item) and their bytes.
+    expect(await footprint(userId, [item.id])).toEqual({ items: 1, accounts: 1, transactions: 2, webhook_events: 3, r2_objects: 3 });
 
     const response = await call("/api/banking/me/", { method: "DELETE", headers: await authHeaders(userId) });
     expect(response.status).toBe(202);
     await waitUntilDone(userId);
-    expect((await footprint(userId, [item.id])).webhookEvents).toBe(0);
+    expect(await footprint(userId, [item.id])).toEqual(NOTHING);
     for (const { eventId } of events) expect(await eventRow(eventId)).toBeUndefined();
 
     expect(await metrics()).toEqual(before);

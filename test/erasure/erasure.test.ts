@@ -47,7 +47,9 @@ describe("eraseUser", () => {
     const mine = await populatedUser(userId);
     const theirs = await populatedUser(otherId, 1);
     const theirFootprint = await footprint(otherId, theirs.itemIds);
-    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, categorySyncJobs: 1, webhookEvents: 6 });
+    // Seen present first: 2 items × (2 accounts, 12 transactions, 3 webhook events), the job, and the
+    // rejected delivery without an item id whose body names the user; each event's bytes in R2.
+    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, category_sync_jobs: 1, webhook_events: 7, r2_objects: 7 });
     await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
 
     const result = await eraseUser(erasureDeps(), userId);
@@ -149,7 +151,7 @@ describe("eraseUser", () => {
     expect(sweep.webhookEvents).toBe(1);
     expect((await archivedKeys()).has(late.key)).toBe(false);
     expect(await existsAtPluggy(fresh.id)).toBe(true);
-    expect(await footprint(userId, [fresh.id])).toMatchObject({ items: 1, accounts: 1, transactions: 3 });
+    expect(await footprint(userId, [fresh.id])).toEqual({ items: 1, accounts: 1, transactions: 3 });
     expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
   });
 

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { createDb } from "../../src/db/client.ts";
-import { accounts, categorySyncJobs, erasureRequests, items, transactions, webhookEvents } from "../../src/db/schema.ts";
+import { categorySyncJobs, erasureRequests, transactions, webhookEvents } from "../../src/db/schema.ts";
 import type { ErasureDeps } from "../../src/erasure/erasure.service.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { createPluggyClient } from "../../src/pluggy/pluggy.client.ts";
 import { syncItem } from "../../src/sync/item-sync.service.ts";
 import { eventArchiveKey, rejectedArchiveKey } from "../../src/webhooks/webhook-archive.ts";
-import { sim } from "../helpers/simulator.ts";
+import { SIM_URL, sim } from "../helpers/simulator.ts";
 
 /*
  * Fixtures for erasure: a user with real (simulator-backed, synced) items, a category-sync job, and the
@@ -101,19 +101,71 @@ export async function populatedUser(userId: string, itemCount = 2) {
   return { itemIds, keys, eventIds };
 }
 
-/** Everything D1 holds about a user and their items, table by table. */
-export async function footprint(userId: string, itemIds: readonly string[]) {
-  const ids = itemIds.length > 0 ? [...itemIds] : ["none"];
-  return {
-    items: new Set([...(await db.select({ id: items.id }).from(items).where(eq(items.userId, userId))), ...(await db.select({ id: items.id }).from(items).where(inArray(items.id, ids)))].map((row) => row.id)).size,
-    accounts: (await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.userId, userId))).length,
-    transactions: (await db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId))).length,
-    categorySyncJobs: (await db.select({ id: categorySyncJobs.id }).from(categorySyncJobs).where(eq(categorySyncJobs.userId, userId))).length,
-    webhookEvents: (await db.select({ id: webhookEvents.eventId }).from(webhookEvents).where(inArray(webhookEvents.itemId, ids))).length,
-  };
+/**
+ * Tables that keep a row naming an erased user by design: `erasure_requests` is the record that the user
+ * asked (status and times, nothing else), which lets a repeated request be harmless.
+ */
+const KEPT_BY_DESIGN = new Set(["erasure_requests"]);
+
+/** Every table of the app's schema in this D1 (not SQLite's, D1's or the migration runner's own). */
+async function appTables(): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%' ORDER BY name",
+  ).all<{ name: string }>();
+  return results.map((row) => row.name).filter((name) => !KEPT_BY_DESIGN.has(name));
 }
 
-export const NOTHING = { items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0, webhookEvents: 0 };
+/** What an earlier footprint() saw for a user: exact rows per table, and R2 keys. */
+const seenBefore = new Map<string, { rows: Map<string, Set<string>>; keys: Set<string> }>();
+
+/**
+ * Everything this file's D1 and R2 hold about a user, found without the product's own idea of what
+ * belongs to whom: every row of every table whose values name the user id or one of `itemIds` (a
+ * webhook event row also when its raw body in R2 names them — rejected deliveries carry no item id),
+ * and every R2 object whose key or bytes name them. Rows and objects an earlier call saw are
+ * remembered: one still there unchanged counts even when what identified it (its body) is gone. Only
+ * non-zero counts are listed, by table name (and `r2_objects`), so a table the erasure does not know
+ * about shows up as an unexpected key.
+ */
+export async function footprint(userId: string, itemIds: readonly string[]): Promise<Record<string, number>> {
+  const needles = [userId, ...itemIds];
+  const names = (text: string) => needles.some((needle) => text.includes(needle));
+  const bodyOf = async (key: string) => (await (await bucket.get(key))?.text()) ?? "";
+  const seen = seenBefore.get(userId) ?? { rows: new Map<string, Set<string>>(), keys: new Set<string>() };
+  seenBefore.set(userId, seen);
+  const counts: Record<string, number> = {};
+  for (const table of await appTables()) {
+    const { results } = await env.DB.prepare(`SELECT * FROM "${table}"`).all<Record<string, unknown>>();
+    const seenRows = seen.rows.get(table) ?? new Set<string>();
+    seen.rows.set(table, seenRows);
+    let n = 0;
+    for (const row of results) {
+      const text = JSON.stringify(row);
+      const r2Key = table === "webhook_events" && typeof row.r2_key === "string" && row.payload_purged_at === null ? row.r2_key : undefined;
+      if (seenRows.has(text) || names(text) || (r2Key !== undefined && names(await bodyOf(r2Key)))) {
+        seenRows.add(text);
+        n++;
+      }
+    }
+    if (n > 0) counts[table] = n;
+  }
+  let objects = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ cursor, limit: 1000 });
+    for (const object of page.objects) {
+      if (seen.keys.has(object.key) || names(object.key) || names(await bodyOf(object.key))) {
+        seen.keys.add(object.key);
+        objects++;
+      }
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  if (objects > 0) counts.r2_objects = objects;
+  return counts;
+}
+
+export const NOTHING = {};
 
 /** Every key in the archive bucket under the webhook prefixes (listing until not truncated). */
 export async function archivedKeys(): Promise<Set<string>> {
@@ -131,12 +183,14 @@ export async function archivedKeys(): Promise<Set<string>> {
 
 export const erasureRequest = (userId: string) => db.select().from(erasureRequests).where(eq(erasureRequests.userId, userId)).get();
 
-/** Whether the simulator (Pluggy) still has the item. */
+/**
+ * Whether the simulator (Pluggy) still has the item: 200 → yes, 404 → gone. Any other answer (or no
+ * answer) is not evidence of deletion and fails the test.
+ */
 export async function existsAtPluggy(itemId: string): Promise<boolean> {
-  try {
-    await sim.getItemState(itemId);
-    return true;
-  } catch {
-    return false;
-  }
+  const response = await fetch(`${SIM_URL}/__sim/items/${encodeURIComponent(itemId)}`);
+  const text = await response.text();
+  if (response.status === 200) return true;
+  if (response.status === 404) return false;
+  throw new Error(`existsAtPluggy(${itemId}): the simulator answered ${response.status}: ${text.slice(0, 200)}`);
 }

@@ -33,6 +33,10 @@ export interface FaultInput {
   method?: string;
   /** Regex on the raw request body: only matching requests fail (e.g. your unique clientUserId). */
   body?: string;
+  /** Only requests of this tenant (`sim-client-id+<uuid>`: a Pluggy client or app env of your own). */
+  clientId?: string;
+  /** A label the simulator counts this fault's hits under (`sim.faults(tag)`). */
+  tag?: string;
   /** Omit to only delay (a slow but correct answer). */
   status?: number;
   /** Default 1. */
@@ -42,6 +46,18 @@ export interface FaultInput {
   rateLimitReset?: number;
   codeDescription?: string;
   message?: string;
+}
+
+export interface SimFaultView {
+  id: string;
+  tag: string | null;
+  path: string;
+  method: string | null;
+  clientId: string | null;
+  status: number | null;
+  hits: number;
+  remaining: number;
+  active: boolean;
 }
 
 export const sim = {
@@ -71,6 +87,12 @@ export const sim = {
   fault: async (input: FaultInput) => (await control<{ id: string }>("POST", "/faults", input)).id,
 
   clearFault: (id: string) => control<void>("DELETE", `/faults/${id}`),
+
+  /** One injected fault as the simulator applied it: `hits` requests answered (or delayed) so far. */
+  faultState: (id: string) => control<SimFaultView>("GET", `/faults/${id}`),
+
+  /** Faults injected under `tag` (active and spent), and the requests they answered in total. */
+  faults: (tag: string) => control<{ data: SimFaultView[]; hits: number }>("GET", `/faults?tag=${encodeURIComponent(tag)}`),
 
   /** Pluggy API requests the simulator received, oldest first. */
   requests: async (filter: { path?: string; method?: string; clientId?: string } = {}) => {

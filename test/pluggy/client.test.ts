@@ -218,21 +218,20 @@ describe("profiles", () => {
     const h = harness({ profile: "interactive", budgetMs: 1_500 });
     const { item } = await sim.createItem({ clientUserId: newUser(), transactionsPerAccount: 0 });
     await h.client.listCategories();
-    await sim.fault({ path: exactPath(`/items/${item.id}`), delayMs: 5_000, times: 3 });
-    const started = Date.now();
+    await sim.fault({ path: exactPath(`/items/${item.id}`), delayMs: 20_000, times: 3 });
     const error = await h.client.getItem(item.id).catch((caught: unknown) => caught);
-    expect(Date.now() - started).toBeLessThan(2_500);
     expect(error).toMatchObject({ name: "PluggyError", status: 0, codeDescription: "TIMEOUT" });
-    expect(await h.calls({ path: exactPath(`/items/${item.id}`) })).toHaveLength(1);
+    // Cut short: the simulator has not answered the one attempt yet (no wall-clock bound of the test's own).
+    expect((await h.calls({ path: exactPath(`/items/${item.id}`) })).map((call) => call.status)).toEqual([null]);
     expect(h.sleeps).toEqual([]);
   });
 
   it("the budget covers waiting for an apiKey", async () => {
     const h = harness({ profile: "interactive", budgetMs: 1_000 });
-    await sim.fault({ path: "^/auth$", method: "POST", body: h.tenant.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), delayMs: 5_000, times: 3 });
-    const started = Date.now();
+    await sim.fault({ path: "^/auth$", method: "POST", body: h.tenant.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), delayMs: 20_000, times: 3 });
     await expect(h.client.listCategories()).rejects.toMatchObject({ status: 0, codeDescription: "TIMEOUT" });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Given up while POST /auth was still unanswered, and the call itself never started.
+    expect((await h.calls({ path: "^/auth$" })).map((call) => call.status)).toEqual([null]);
     expect(await h.calls({ path: "^/categories$" })).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { eq, ne } from "drizzle-orm";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { erasureRequests, items } from "../../src/db/schema.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { queueReconciliation, RECONCILE_CRON_SPREAD_SECONDS } from "../../src/reconcile/reconcile.service.ts";
@@ -68,13 +69,21 @@ describe("POST /api/admin/reconcile/", () => {
     const held = await makeItem(erasing);
     await db.insert(erasureRequests).values({ userId: erasing, status: "queued", requestedAt: new Date().toISOString() });
     await sim.deleteItem(b.item.id);
-    const active = (await db.select({ id: items.id }).from(items)).length - 1;
+    const active = (await db.select({ id: items.id }).from(items)).map((row) => row.id).filter((id) => id !== held.id);
+    const requestedAt = new Date().toISOString();
 
     const response = await call("/api/admin/reconcile", { method: "POST", headers: await admin() });
     expect(response.status).toBe(202);
-    expect(await body(response)).toEqual({ data: { queued: active } });
+    expect(await body(response)).toEqual({ data: { queued: active.length } });
 
-    await vi.waitUntil(async () => (await localItem(a.item.id))?.lastReconciledAt !== null && (await localItem(b.item.id)) === undefined, { timeout: 10_000, interval: 50 });
+    // Every queued item is reconciled (or, gone at Pluggy, removed) — the test leaves no work behind.
+    const settled = async (id: string) => {
+      const row = await localItem(id);
+      return row === undefined || (row.lastReconciledAt ?? "") >= requestedAt;
+    };
+    await vi.waitUntil(async () => (await Promise.all(active.map(settled))).every(Boolean), { timeout: 20_000, interval: 100 });
+    expect((await localItem(a.item.id))?.lastReconciledAt).not.toBeNull();
+    expect(await localItem(b.item.id)).toBeUndefined();
     expect(await localItem(held.id)).toMatchObject({ lastReconciledAt: null }); // untouched while its owner is erased
   });
 });
@@ -82,6 +91,7 @@ describe("POST /api/admin/reconcile/", () => {
 describe("queueReconciliation (the fan-out)", () => {
   it("picks the least recently reconciled first (never reconciled leading), at most `limit`, in sendBatch calls of ≤ 100", async () => {
     const owner = uniqueUser("fan-out");
+    onTestFinished(() => removeItemsOf(owner));
     const stale = await makeItem(owner, { lastReconciledAt: hoursAgo(30) });
     const fresh = await makeItem(owner, { lastReconciledAt: hoursAgo(1) });
     const never = await makeItem(owner, { lastReconciledAt: null });
@@ -89,8 +99,9 @@ describe("queueReconciliation (the fan-out)", () => {
     for (let i = 0; i < bulk.length; i += 7) await db.insert(items).values(bulk.slice(i, i + 7));
     const others = new Set([stale.id, fresh.id, never.id, ...bulk.map((i) => i.id)]);
 
+    await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
-    // Everything else in this file's D1 was reconciled moments ago, so 242 = never + stale + the 240 bulk.
+    // Everything else in this file's D1 was just reconciled, so 242 = never + stale + the 240 bulk.
     const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "admin", limit: 242 });
     expect(queued).toBe(242);
     expect(recording.batches.map((batch) => batch.length)).toEqual([100, 100, 42]);
@@ -105,19 +116,21 @@ describe("queueReconciliation (the fan-out)", () => {
 
   it("the cron skips items reconciled in the last hours and spreads delivery over most of the hour", async () => {
     const owner = uniqueUser("fan-out");
-    const recent = await makeItem(owner, { lastReconciledAt: hoursAgo(2) });
+    onTestFinished(() => removeItemsOf(owner));
+    await makeItem(owner, { lastReconciledAt: hoursAgo(2) }); // reconciled recently: not due
     const due = await makeItem(owner, { lastReconciledAt: hoursAgo(7) });
+    const older = await makeItem(owner, { lastReconciledAt: hoursAgo(30) });
+    const never = await makeItem(owner, { lastReconciledAt: null });
+    await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
     const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron" });
     const messages = recording.messages();
-    expect(messages.length).toBe(queued);
-    const itemIds = messages.map((m) => (m.body.kind === "item.reconcile" ? m.body.itemId : ""));
-    expect(itemIds).toContain(due.id);
-    expect(itemIds).not.toContain(recent.id);
-    const delays = messages.map((m) => m.delaySeconds ?? 0);
-    expect(delays).toEqual([...delays].sort((x, y) => x - y));
-    expect(Math.max(...delays)).toBeLessThan(RECONCILE_CRON_SPREAD_SECONDS);
-    if (messages.length > 1) expect(Math.max(...delays)).toBeGreaterThan(0);
+    expect(queued).toBe(3);
+    // Never reconciled first, then the oldest; evenly spread from now over the spread window.
+    expect(messages.map((m) => (m.body.kind === "item.reconcile" ? m.body.itemId : ""))).toEqual([never.id, older.id, due.id]);
+    expect(messages.map((m) => m.delaySeconds)).toEqual([0, Math.floor(RECONCILE_CRON_SPREAD_SECONDS / 3), Math.floor((2 * RECONCILE_CRON_SPREAD_SECONDS) / 3)]);
+    expect(RECONCILE_CRON_SPREAD_SECONDS).toBeGreaterThanOrEqual(30 * 60);
+    expect(RECONCILE_CRON_SPREAD_SECONDS).toBeLessThan(60 * 60);
   });
 
   it("counts a run, even one with nothing to queue", async () => {
@@ -130,6 +143,7 @@ describe("queueReconciliation (the fan-out)", () => {
 
   it("runs from the hourly cron trigger", async () => {
     const owner = uniqueUser("cron");
+    onTestFinished(() => removeItemsOf(owner));
     const due = await makeItem(owner, { lastReconciledAt: null });
     const recording = recordingQueue();
     const controller = createScheduledController({ cron: HOURLY_CRON, scheduledTime: Date.now() });
@@ -139,6 +153,22 @@ describe("queueReconciliation (the fan-out)", () => {
     expect(recording.messages().every((m) => m.body.kind !== "item.reconcile" || m.body.trigger === "cron")).toBe(true);
   });
 });
+
+/**
+ * Marks every item in this file's D1 that is not `owner`'s as reconciled now, so a fan-out sees only the
+ * test's own items as due, whatever ran before it in this file.
+ */
+async function everythingElseReconciledNow(owner: string): Promise<void> {
+  await db.update(items).set({ lastReconciledAt: new Date().toISOString() }).where(ne(items.userId, owner));
+}
+
+/**
+ * These items exist only here (never at Pluggy, never reconciled through the real queue): removed when
+ * their test ends, so a later test's "every active item" is not hundreds of items it never made.
+ */
+async function removeItemsOf(owner: string): Promise<void> {
+  await db.delete(items).where(eq(items.userId, owner));
+}
 
 function bulkItem(userId: string): typeof items.$inferInsert {
   const now = new Date().toISOString();

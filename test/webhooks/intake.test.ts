@@ -218,13 +218,16 @@ describe("accepted delivery", () => {
     // Odd spacing and key order: the archive must keep the bytes, not a re-serialization.
     const raw = `{ "nested": {"note":"café ☕","amount":12.30},\n  "event":"test/noop", "eventId":"${payload.eventId}", "itemId":"${String(payload.itemId)}" }`;
     const queue = recordingQueue(env.EVENTS_QUEUE);
+    const dayBefore = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
     const response = await fetchWithEnv(await webhookRequest(raw), { EVENTS_QUEUE: queue });
     expect(response.status).toBe(200);
     expect(await body(response)).toEqual(accepted(payload.eventId));
     expect(queue.sent).toEqual([{ kind: "webhook.process", eventId: payload.eventId }]);
 
     const row = await eventRow(payload.eventId);
-    const today = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+    // The day it was received: the run may cross midnight, so either side of the request.
+    const dayAfter = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+    const today = [dayBefore, dayAfter].find((day) => row?.r2Key === `events/${day}/${payload.eventId}.json`) ?? dayAfter;
     expect(row).toMatchObject({
       event: "test/noop",
       itemId: payload.itemId,

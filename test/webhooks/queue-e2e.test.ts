@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { authHeaders } from "../helpers/auth.ts";
+import { eventsQueueSettled } from "../helpers/queues.ts";
 import { body, call } from "../helpers/http.ts";
 import { counterTotal, eventPayload, eventRow, faultyBucket, fetchWithEnv, postWebhook, webhookRequest } from "./support.ts";
 
@@ -26,7 +27,7 @@ describe("finance-hub-events → finance-hub-events-dlq", () => {
 
     // Pluggy delivers again: a duplicate, which fills the missing copy but processes nothing.
     expect(await body(await postWebhook(raw))).toEqual({ data: { event_id: payload.eventId, status: "duplicate" } });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await eventsQueueSettled(); // work the duplicate could have queued has been delivered by now
     expect((await eventRow(payload.eventId))?.status).toBe("dead");
 
     // The operator replays it: processed from the copy (test/* events end ignored).
