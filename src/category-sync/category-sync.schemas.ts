@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CATEGORY_SYNC_STATUSES } from "../db/schema.ts";
 
 /*
- * Request and response shapes of this domain (contract §4 PATCH, §6 admin), defined once for
+ * Request and response shapes of this domain (the user's PATCH and the admin API), defined once for
  * validation, handler types and the OpenAPI document.
  */
 

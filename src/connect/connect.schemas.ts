@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ISO_COUNTRY_CODES } from "./iso-countries.ts";
 
 /*
- * Request and response shapes of the connect endpoints (contract §4): one schema per shape, used for
+ * Request and response shapes of the connect endpoints: one schema per shape, used for
  * validation, handler types and the OpenAPI document.
  */
 

@@ -10,7 +10,7 @@ import type { EventsQueueMessage } from "../queues/messages.ts";
 import { deleteItemData } from "../sync/upserts.ts";
 
 /*
- * Erasure (contract §8): `DELETE /api/banking/me/` and the admin's `DELETE /api/admin/users/{id}/` record a
+ * Erasure: `DELETE /api/banking/me/` and the admin's `DELETE /api/admin/users/{id}/` record a
  * request and queue `user.erase`; the consumer deletes the user's items at Pluggy, then everything local
  * — D1 rows and the raw webhook bodies about their items in R2. Every step is idempotent and the item
  * rows go last, so a retry after a partial failure still knows what to finish.

@@ -13,7 +13,7 @@ import { fetchItemOrGone, findLocalItem, resolveOwner, type SyncDeps } from "../
 import { deleteItemData, deleteTransactionsByPluggyIds, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef, type TransactionOwner } from "../sync/upserts.ts";
 
 /*
- * Reconciliation (contract §8, design path 3): brings a local item, its accounts and transactions back in
+ * Reconciliation: brings a local item, its accounts and transactions back in
  * line with Pluggy without any webhook, and counts what it had to change — the webhooks we effectively
  * missed. Fan-out (`queueReconciliation`, from the cron or the admin API) sends one `item.reconcile`
  * message per item; the consumer runs `reconcileItem`. Every write reuses the sync upserts, so a

@@ -23,7 +23,7 @@ const SEND_BATCH_SIZE = 100;
 /** D1 binds at most 100 parameters per statement. */
 const IDS_PER_STATEMENT = 90;
 
-/** An event as the admin API shows it (contract §6, plus where its bytes came from and retention). */
+/** An event as the admin API shows it, plus where its bytes came from and retention. */
 export interface WebhookEventView {
   event_id: string;
   event: string;

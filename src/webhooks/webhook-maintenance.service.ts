@@ -83,7 +83,7 @@ export function retentionDays(value: string | undefined): number {
 }
 
 /**
- * Retention (contract §8): deletes raw bodies received more than `days` ago from R2 and stamps
+ * Retention: deletes raw bodies received more than `days` ago from R2 and stamps
  * `payload_purged_at` on their rows, which stay for history (replay and download then answer 410).
  * Bounded batches per run; R2 is deleted first, so a crash in between only repeats a harmless delete.
  */

@@ -125,7 +125,7 @@ const listSubscriptionsRoute = createRoute({
   summary: "Our application's webhook subscriptions at Pluggy",
   security: bearerSecurity,
   middleware: [requireAdmin] as const,
-  // A list like every other (contract §1: lists carry `next_cursor`); Pluggy returns them all, so it is always null.
+  // A list like every other (every list in the API carries `next_cursor`); Pluggy returns them all, so it is always null.
   responses: {
     200: jsonContent(listOf(pluggyWebhookSchema), "Subscriptions (all of them: `next_cursor` is always null)"),
     ...adminAuthErrors,

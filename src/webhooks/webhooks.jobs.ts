@@ -7,7 +7,7 @@ export const sweepWebhookEventsJob: ScheduledJob = async (env, logger, scheduled
   await sweepWebhookEvents(createDb(env.DB), env.EVENTS_QUEUE, scheduledTime, logger);
 };
 
-/** HOURLY_CRON: purge raw webhook bodies older than WEBHOOK_RETENTION_DAYS (contract §8). */
+/** HOURLY_CRON: purge raw webhook bodies older than WEBHOOK_RETENTION_DAYS. */
 export const purgeWebhookBodiesJob: ScheduledJob = async (env, logger, scheduledTime) => {
   await purgeExpiredWebhookBodies(createDb(env.DB), env.WEBHOOK_ARCHIVE, scheduledTime, retentionDays(env.WEBHOOK_RETENTION_DAYS), logger);
 };

@@ -4,7 +4,7 @@ import { limitParam } from "../banking/banking.schemas.ts";
 import { MAX_BULK_REPLAY } from "./webhook-events.service.ts";
 
 /*
- * Admin API shapes for webhook events and Pluggy webhook subscriptions (contract §6), defined once for
+ * Admin API shapes for webhook events and Pluggy webhook subscriptions, defined once for
  * validation, handler types and the OpenAPI document.
  */
 

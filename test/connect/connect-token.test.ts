@@ -12,7 +12,7 @@ import { body, call } from "../helpers/http.ts";
 import { sim } from "../helpers/simulator.ts";
 
 /*
- * POST /api/banking/pluggy/connect-token/ (contract §4 "Connect token"): request in, response out, and
+ * POST /api/banking/pluggy/connect-token/: request in, response out, and
  * the exact body Pluggy received, read back from the simulator.
  */
 

@@ -10,7 +10,7 @@ import { eventsQueueSettled } from "../helpers/queues.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
 
 /*
- * Registering, refreshing and deleting bank connections (contract §4): ownership decided by Pluggy's
+ * Registering, refreshing and deleting bank connections: ownership decided by Pluggy's
  * clientUserId, Pluggy's refusals and failures in the contract's envelope, local data kept consistent.
  */
 
