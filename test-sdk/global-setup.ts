@@ -9,22 +9,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { PROJECT_ROOT, sleep, startBackground, WRANGLER_JS, wranglerEnv } from "../bench/lib/proc.ts";
+import { answersOk as answers, PROJECT_ROOT, sleep, startBackground, WRANGLER_JS, wranglerEnv } from "../bench/lib/proc.ts";
 import { simulatorDevArgs } from "../scripts/lib/simulator.ts";
 import type { SdkSimulator } from "./support.ts";
 
 const PORT = Number(process.env.SDK_TEST_PORT ?? 8897);
 const READY_TIMEOUT_MS = 120_000;
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const url = `http://localhost:${PORT}`;

@@ -10,6 +10,7 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDevVars } from "../../scripts/lib/dev-vars.ts";
 import { devToken } from "../../scripts/lib/jwt.ts";
+import { answersOk as isUp } from "../../bench/lib/proc.ts";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -25,16 +26,6 @@ export interface DevInstance {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-async function isUp(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
