@@ -46,8 +46,8 @@ async function simulator<T>(path: string, init: { method?: string; body?: unknow
   return { status: response.status, json: (text ? JSON.parse(text) : null) as T };
 }
 
-async function api<T>(user: string, path: string): Promise<T> {
-  const response = await fetch(`${dev.baseUrl}${path}`, { headers: { Authorization: `Bearer ${await dev.token(user)}` } });
+async function api<T>(user: string, path: string, options: { admin?: boolean } = {}): Promise<T> {
+  const response = await fetch(`${dev.baseUrl}${path}`, { headers: { Authorization: `Bearer ${await dev.token(user, options)}` } });
   if (!response.ok) throw new Error(`GET ${path} → ${response.status}`);
   return (await response.json()) as T;
 }
@@ -184,7 +184,24 @@ describe.each([
   });
 
   it("lists transactions with infinite scroll over the cursor, and searches them", async () => {
+    // The app lists as soon as the accounts are in, while the first sync may still be writing
+    // transactions: wait until Pluggy's item/created or item/updated has been processed (every transaction is in),
+    // then have the app list afresh, so both sides count the same set.
+    await waitFor(
+      "the first sync of the connected item",
+      async () => {
+        const events = await api<{ data: Array<{ event: string; status: string }> }>("browser-admin", `/api/admin/webhook-events/?item_id=${itemId}`, { admin: true });
+        const synced = events.data.some((event) => /^item\/(created|updated)$/.test(event.event) && event.status === "processed");
+        return synced && !events.data.some((event) => event.status === "received" || event.status === "processing") ? true : undefined;
+      },
+      60_000,
+      300,
+    );
     const { data } = await api<{ data: unknown[] }>(user, "/api/banking/transactions/?limit=200");
+    const search = page.getByLabel("Search descriptions");
+    await search.fill(" ");
+    await search.fill("");
+    await page.locator('#transactions[data-search=""][aria-busy="false"]').waitFor();
     const rows = page.locator("#transactions li");
     await expect.poll(() => rows.count()).toBe(25);
     await waitFor(
