@@ -5,7 +5,7 @@
  * infinite scroll over the cursor, recategorizing (watch category_sync go pending → synced),
  * disconnecting a bank and erasing the user.
  */
-import { ApiError, createClient, type Category, type ConnectTokenRequest, type FinanceHubClient, type Item, type Page, type Transaction } from "finance-hub-edge/client";
+import { ApiError, createClient, type Category, type ConnectToken, type ConnectTokenRequest, type FinanceHubClient, type Item, type Page, type Transaction } from "finance-hub-edge/client";
 import { byId, el, formatMoney } from "./dom.ts";
 
 interface Session {
@@ -97,10 +97,18 @@ function connectOptions(form: HTMLFormElement): ConnectTokenRequest {
 async function openConnect(options: ConnectTokenRequest, sameTab: boolean): Promise<void> {
   const status = byId("connect-status");
   say(status, "Opening Pluggy Connect…");
-  const token = await client().createConnectToken(options);
-  if (sameTab) return location.assign(token.connect_url); // comes back with ?item_id=
-  const popup = window.open(token.connect_url, "pluggy-connect", "popup,width=460,height=760");
-  if (!popup) return location.assign(token.connect_url);
+  // Open the popup while the click's user activation lasts (browsers block window.open after an await
+  // that takes a few seconds), then point it at Connect once the token is here.
+  const popup = sameTab ? null : window.open("about:blank", "pluggy-connect", "popup,width=460,height=760");
+  let token: ConnectToken;
+  try {
+    token = await client().createConnectToken(options);
+  } catch (error) {
+    popup?.close();
+    throw error;
+  }
+  if (!popup) return location.assign(token.connect_url); // same tab (or popups blocked): comes back with ?item_id=
+  popup.location.href = token.connect_url;
   const connectOrigin = new URL(token.connect_url).origin;
   const onMessage = (event: MessageEvent<ConnectMessage>) => {
     if (event.origin !== connectOrigin || event.data?.type !== "pluggy-connect") return;
