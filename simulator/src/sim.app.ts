@@ -542,7 +542,6 @@ export function createSimulator(options: SimulatorOptions): { app: Hono<SimHonoE
   // Connectors, item creation, MFA and update mode: what Pluggy Connect calls (sim.connect.ts).
   registerConnectApi(api, {
     state,
-    pluggyError,
     background: runInBackground,
     notify: async (origin, event, itemId, extra) => {
       if (!autoDeliver()) return;

@@ -13,6 +13,7 @@ import {
   type SimCredential,
 } from "./sim.connectors.ts";
 import { makeAccounts, makeTransactions, seededRandom, type SimItem } from "./sim.data.ts";
+import { pluggyError } from "./sim.errors.ts";
 import type { SimState } from "./sim.state.ts";
 
 /*
@@ -72,8 +73,6 @@ export const connectTokenMayCall = (method: string, path: string): boolean => CO
 
 export interface ConnectApiDeps {
   state: SimState;
-  /** Pluggy's error body `{code, codeDescription?, message}`. */
-  pluggyError: (status: number, message: string, codeDescription?: string) => Response;
   /** Runs a task after the response (waitUntil in a Worker). */
   background: (c: Context<SimHonoEnv>, task: Promise<unknown>) => void;
   /** Sends a signed webhook about an item to the app; a no-op when automatic webhooks are off. */
@@ -165,7 +164,7 @@ interface Login {
  * `GET` and `PATCH /items/{id}` here only act for connect tokens and otherwise hand over to them.
  */
 export function registerConnectApi(api: Hono<SimHonoEnv>, deps: ConnectApiDeps): void {
-  const { state, pluggyError } = deps;
+  const { state } = deps;
   const delayMs = deps.loginDelayMs ?? LOGIN_DELAY_MS;
   /** Which connect token created an item (a token may act on its own items). */
   const createdByToken = new Map<string, string>();
