@@ -37,6 +37,19 @@ export class UserLedger extends DurableObject<AppBindings> {
     this.db.insert(schema.ledgerMeta).values({ key: "user_id", value: userId }).onConflictDoNothing().run();
   }
 
+  // ------------------------------------------------------------------------------------------------
+  // Items, accounts, transactions: reads and Pluggy sync writes (src/ledger/banking.repo.ts)
+
+  // (end of items, accounts, transactions)
+
+  // ------------------------------------------------------------------------------------------------
+  // Category-sync outbox and the ledger's alarm (src/ledger/outbox.repo.ts)
+
+  // (end of category-sync outbox)
+
+  // ------------------------------------------------------------------------------------------------
+  // Whole-ledger operations
+
   /** Bytes on disk (SQLite pages), for the capacity model and the bench. */
   databaseSize(): number {
     return this.ctx.storage.sql.databaseSize;
