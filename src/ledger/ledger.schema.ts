@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /*
  * One user's banking data, in that user's own SQLite Durable Object (`UserLedger`). Every row here
@@ -117,6 +117,13 @@ export const categorySyncJobs = sqliteTable(
     /** When the ledger's alarm re-queues it if it is still pending. */
     dueAt: text("due_at").notNull(),
     syncedAt: text("synced_at"),
+    /** When the job last entered `pending` (a change, a retry, a redrive); null in any other status. */
+    pendingSince: text("pending_since"),
+    /**
+     * The status this job was last published with in the catalog's `attention` index (failed, dead, or
+     * pending for too long), or null when it is not there: tells a transition whether to remove it.
+     */
+    attentionStatus: text("attention_status", { enum: CATEGORY_SYNC_STATUSES }),
     ...timestamps,
   },
   (t) => [
@@ -132,7 +139,23 @@ export const ledgerMeta = sqliteTable("ledger_meta", {
   value: text("value").notNull(),
 });
 
+/**
+ * The ledger's operational counters (category_sync.queued, .synced, ...), hourly buckets like the
+ * catalog's `metric_counters`. Written in the same transaction as the transition they count; drained
+ * (read and cleared) by the roll-up into the catalog.
+ */
+export const ledgerCounters = sqliteTable(
+  "ledger_counters",
+  {
+    bucket: text("bucket").notNull(),
+    name: text("name").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.bucket, t.name] })],
+);
+
 export type ItemRow = typeof items.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type TransactionRow = typeof transactions.$inferSelect;
 export type CategorySyncJobRow = typeof categorySyncJobs.$inferSelect;
+export type LedgerCounterRow = typeof ledgerCounters.$inferSelect;

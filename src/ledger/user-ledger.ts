@@ -1,16 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlite";
 import { migrate } from "drizzle-orm/durable-sqlite/migrator";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { applyAttention, type AttentionChange } from "../catalog/attention.repo.ts";
+import { SWEEP_AFTER_MS, SWEEP_BATCH_SIZE, SWEEP_MAX_BATCHES } from "../category-sync/category-sync.config.ts";
+import { createDb } from "../db/client.ts";
 import type { AppBindings } from "../platform/env.ts";
+import { createLogger } from "../platform/logger.ts";
 import migrations from "./migrations/migrations.js";
 import * as schema from "./ledger.schema.ts";
 import type { AccountRow, CategorySyncJobRow, ItemRow, TransactionRow } from "./ledger.schema.ts";
 import * as banking from "./banking.repo.ts";
 import type { AccountInput, ItemInput, LocalAccounts, TransactionInput, TransactionPageCounts } from "./banking.inputs.ts";
 import { nowIso } from "../platform/ids.ts";
+import type { CategorySyncStatus, LedgerCounterRow } from "./ledger.schema.ts";
+import type { LedgerCategorySyncMessage } from "./outbox.messages.ts";
+import * as outbox from "./outbox.repo.ts";
+import type { CategorySyncJobDto, ChangeCategoryInput, ChangeCategoryResult, JobForSyncResult, MarkFailedInput, MarkSyncedInput, MarkSyncedResult, TransitionResult } from "./outbox.repo.ts";
 
 export type LedgerDb = DrizzleSqliteDODatabase<typeof schema>;
+
+const ledgerLogger = createLogger({ component: "user-ledger" });
+
+/** ledger_meta key: consecutive alarms whose queue send or catalog write failed (drives their backoff). */
+const ALARM_FAILURES_KEY = "outbox_alarm_failures";
+const ALARM_RETRY_BASE_MS = 5_000;
 
 /**
  * One user's banking data: a SQLite Durable Object addressed by `idFromName(userId)` (see
@@ -167,6 +181,223 @@ export class UserLedger extends DurableObject<AppBindings> {
 
   // ------------------------------------------------------------------------------------------------
   // Category-sync outbox and the ledger's alarm (src/ledger/outbox.repo.ts)
+
+  /**
+   * A user's category choice (see `changeCategory` in outbox.repo.ts): the transaction and its outbox job
+   * in one transaction. `queued` carries the message for the Worker to send (with its coalescing delay);
+   * if that send is lost, this ledger's alarm re-queues the job at `dueAt`.
+   */
+  async changeCategory(input: ChangeCategoryInput): Promise<ChangeCategoryResult> {
+    const result = this.ctx.storage.transactionSync(() => {
+      const owner = this.owner();
+      if (owner === null) this.bind(input.userId);
+      else if (owner !== input.userId) throw new Error("this ledger belongs to another user");
+      return outbox.changeCategory(this.db, input);
+    });
+    if (result.outcome === "queued") await this.armOutboxAlarm();
+    return result;
+  }
+
+  /** The job to send at `version`, or why not (stale, missing, closed as failed here). */
+  jobForSync(input: { jobId: string; version: number; transactionId?: string; now?: Date }): JobForSyncResult {
+    return this.ctx.storage.transactionSync(() => outbox.jobForSync(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  }
+
+  /** Pluggy accepted the job at `version`; a re-opened newer job (an older call landed late) is re-queued here. */
+  async markSynced(input: Omit<MarkSyncedInput, "now"> & { now?: Date }): Promise<MarkSyncedResult> {
+    const now = input.now ?? new Date();
+    const result = this.ctx.storage.transactionSync(() => outbox.markSynced(this.db, this.ownerId(), { ...input, now }));
+    if (result.outcome === "superseded" && result.resync) {
+      await this.requeue([result.resync], now);
+      await this.armOutboxAlarm();
+    }
+    return result;
+  }
+
+  /** A failed sync at `version`: `retryable` keeps it pending (the queue retries), `final` makes it failed. */
+  markFailed(input: Omit<MarkFailedInput, "now"> & { now?: Date }): TransitionResult {
+    return this.ctx.storage.transactionSync(() => outbox.markFailed(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  }
+
+  /** Retries exhausted: dead at `version` if still pending. */
+  markDead(input: { jobId: string; version: number; now?: Date }): TransitionResult {
+    return this.ctx.storage.transactionSync(() => outbox.markDead(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  }
+
+  /** Operator retry of one job, whatever its state: pending again and queued now. */
+  async retry(input: { jobId: string; now?: Date }): Promise<{ outcome: "not_found" } | { outcome: "queued"; queued: number; attention: AttentionChange[] }> {
+    const now = input.now ?? new Date();
+    const reopened = this.ctx.storage.transactionSync(() => outbox.retryJob(this.db, this.ownerId(), { jobId: input.jobId, now }));
+    if (!reopened) return { outcome: "not_found" };
+    await this.requeue(reopened.messages, now);
+    await this.armOutboxAlarm();
+    return { outcome: "queued", queued: reopened.messages.length, attention: reopened.attention };
+  }
+
+  /** Operator redrive: up to `limit` dead (or failed) jobs, oldest first, pending again and queued now. */
+  async redrive(input: { status: "dead" | "failed"; limit: number; now?: Date }): Promise<{ queued: number; attention: AttentionChange[] }> {
+    const now = input.now ?? new Date();
+    const reopened = this.ctx.storage.transactionSync(() => outbox.redriveJobs(this.db, this.ownerId(), { ...input, now }));
+    if (reopened.messages.length > 0) {
+      await this.requeue(reopened.messages, now);
+      await this.armOutboxAlarm();
+    }
+    return { queued: reopened.messages.length, attention: reopened.attention };
+  }
+
+  /** Jobs, most recently changed first; the Worker validates `cursor` first (`parseJobCursor`). */
+  listJobs(filters: { status?: CategorySyncStatus; limit: number; cursor?: string }): { data: CategorySyncJobDto[]; nextCursor: string | null } {
+    return outbox.listJobs(this.db, filters);
+  }
+
+  getJob(input: { jobId: string }): CategorySyncJobDto | null {
+    return outbox.getJob(this.db, input.jobId);
+  }
+
+  /** The counters since the last drain, then none (for the roll-up into the catalog). */
+  drainCounters(): LedgerCounterRow[] {
+    return this.ctx.storage.transactionSync(() => outbox.drainCounters(this.db));
+  }
+
+  /**
+   * The cron sweeper, per ledger: re-queues pending jobs whose due time passed (bounded batches, each
+   * claimed by moving its due time first), puts jobs pending for too long into the catalog's attention
+   * index, and re-arms for the next due moment; with nothing pending it leaves no alarm. A failed send
+   * or catalog write loses nothing: the jobs stay pending and the alarm comes back with backoff.
+   */
+  override async alarm(): Promise<void> {
+    const now = new Date();
+    const next = await this.outboxAlarm(now);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  private ownerId(): string {
+    return this.owner() ?? "";
+  }
+
+  /** Moves the alarm earlier if a pending job needs it sooner (never later: the alarm re-arms itself). */
+  private async armOutboxAlarm(): Promise<void> {
+    const next = outbox.nextOutboxAlarm(this.db);
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || next < current) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Sends re-queue messages now (≤ 100 per batch); returns the job ids whose send failed. */
+  private async send(messages: readonly LedgerCategorySyncMessage[]): Promise<{ sent: number; failed: string[] }> {
+    const out = { sent: 0, failed: [] as string[] };
+    for (let i = 0; i < messages.length; i += 100) {
+      const part = messages.slice(i, i + 100);
+      try {
+        await this.env.CATEGORY_SYNC_QUEUE.sendBatch(part.map((body) => ({ body })));
+        out.sent += part.length;
+      } catch (error) {
+        out.failed.push(...part.map((m) => m.jobId));
+        ledgerLogger.error("category sync queue send failed; the ledger's alarm will re-queue", {
+          jobs: part.map((m) => m.jobId).slice(0, 10),
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Sends and counts re-queued jobs (a failed send leaves them pending for the alarm). */
+  private async requeue(messages: readonly LedgerCategorySyncMessage[], now: Date): Promise<void> {
+    const { sent } = await this.send(messages);
+    if (sent > 0) this.ctx.storage.transactionSync(() => outbox.countOutbox(this.db, outbox.OUTBOX_COUNTERS.requeued, sent, now));
+  }
+
+  /** The outbox's part of the alarm; returns when it next needs the alarm (ms), or null. */
+  private async outboxAlarm(now: Date): Promise<number | null> {
+    const userId = this.owner();
+    if (userId === null) return null;
+    let failed = false;
+    const nextDue = new Date(now.getTime() + SWEEP_AFTER_MS).toISOString();
+    let requeued = 0;
+    for (let round = 0; round < SWEEP_MAX_BATCHES && !failed; round++) {
+      const claimed = this.ctx.storage.transactionSync(() => outbox.claimDueJobs(this.db, { now, limit: SWEEP_BATCH_SIZE, nextDue }));
+      if (claimed.length === 0) break;
+      const result = await this.send(claimed.map((job) => outbox.messageFor(userId, job)));
+      requeued += result.sent;
+      if (result.failed.length > 0) {
+        failed = true;
+        const dueAt = new Date(now.getTime() + this.alarmBackoffMs()).toISOString();
+        this.ctx.storage.transactionSync(() => outbox.releaseClaim(this.db, { ids: result.failed, claimedDue: nextDue, dueAt }));
+      }
+      if (claimed.length < SWEEP_BATCH_SIZE) break;
+    }
+    if (requeued > 0) {
+      this.ctx.storage.transactionSync(() => outbox.countOutbox(this.db, outbox.OUTBOX_COUNTERS.requeued, requeued, now));
+      ledgerLogger.info("re-queued pending category syncs", { requeued });
+    }
+    if (!(await this.publishOverduePending(userId, now))) failed = true;
+
+    let next = outbox.nextOutboxAlarm(this.db);
+    if (failed) {
+      // Not sooner than the backoff: what failed is due again at once, and would loop.
+      const retryAt = now.getTime() + this.alarmBackoffMs();
+      next = next === null ? retryAt : Math.max(next, retryAt);
+      this.recordAlarmFailure(true);
+    } else {
+      this.recordAlarmFailure(false);
+    }
+    return next;
+  }
+
+  /**
+   * Puts jobs pending for longer than ATTENTION_PENDING_AFTER_MS into the catalog's attention index
+   * (this alarm has no caller to hand the change to). False when the catalog could not be written:
+   * the jobs stay unflagged and the next alarm tries again.
+   */
+  private async publishOverduePending(userId: string, now: Date): Promise<boolean> {
+    const cutoff = new Date(now.getTime() - outbox.ATTENTION_PENDING_AFTER_MS).toISOString();
+    const overdue = outbox.overduePending(this.db, { cutoff, limit: 100 });
+    if (overdue.length === 0) return true;
+    const catalog = createDb(this.env.DB);
+    try {
+      await applyAttention(
+        catalog,
+        overdue.map((job) => ({ kind: "category_sync" as const, id: job.id, userId, status: "pending", since: job.pendingSince })),
+        now,
+      );
+    } catch (error) {
+      ledgerLogger.error("could not write overdue category syncs to the attention index; the alarm will retry", {
+        jobs: overdue.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+    // A job that moved while the catalog was written (synced, failed, re-opened) must not stay listed.
+    const { moved } = this.ctx.storage.transactionSync(() => outbox.flagOverduePending(this.db, overdue));
+    if (moved.length > 0) {
+      try {
+        await applyAttention(catalog, moved.map((id) => ({ kind: "category_sync" as const, remove: id })), now);
+      } catch (error) {
+        ledgerLogger.error("could not take moved category syncs out of the attention index", { jobs: moved.slice(0, 10), error: error instanceof Error ? error.message : String(error) });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Backoff of an alarm whose send or catalog write failed: 5 s, doubling, at most SWEEP_AFTER_MS. */
+  private alarmBackoffMs(): number {
+    const failures = Number(this.db.select().from(schema.ledgerMeta).where(eq(schema.ledgerMeta.key, ALARM_FAILURES_KEY)).get()?.value ?? 0);
+    return Math.min(SWEEP_AFTER_MS, ALARM_RETRY_BASE_MS * 2 ** Math.min(failures, 10));
+  }
+
+  private recordAlarmFailure(failed: boolean): void {
+    if (!failed) {
+      this.db.delete(schema.ledgerMeta).where(eq(schema.ledgerMeta.key, ALARM_FAILURES_KEY)).run();
+      return;
+    }
+    this.db
+      .insert(schema.ledgerMeta)
+      .values({ key: ALARM_FAILURES_KEY, value: "1" })
+      .onConflictDoUpdate({ target: schema.ledgerMeta.key, set: { value: sql`cast(${schema.ledgerMeta.value} as integer) + 1` } })
+      .run();
+  }
 
   // (end of category-sync outbox)
 

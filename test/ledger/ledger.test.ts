@@ -9,7 +9,7 @@ describe("UserLedger storage", () => {
     const tables = await inLedger(userId, (db) =>
       db.all<{ name: string }>(sql`select name from sqlite_master where type = 'table' and name not like '\\_%' escape '\\' and name not like 'sqlite%' order by name`),
     );
-    expect(tables.map((t) => t.name)).toEqual(["accounts", "category_sync_jobs", "items", "ledger_meta", "transactions"]);
+    expect(tables.map((t) => t.name)).toEqual(["accounts", "category_sync_jobs", "items", "ledger_counters", "ledger_meta", "transactions"]);
   });
 
   it("one ledger per user: the same name reaches the same object, another user another one", async () => {
