@@ -82,3 +82,6 @@ export const services = createMiddleware<AppEnv>(async (c, next) => {
   c.set("services", servicesFor(c.env, { waitUntil: (promise) => c.executionCtx.waitUntil(promise) }, { profile: "interactive", logger: c.var.logger }));
   await next();
 });
+
+/** The deps of a service that only reads or writes the catalog. */
+export type CatalogDeps = Pick<Services, "catalog">;
