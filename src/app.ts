@@ -7,6 +7,7 @@ import { AppError, ConfigurationError, errorBody, type ErrorCode } from "./platf
 import { createLogger } from "./platform/logger.ts";
 import { accessLog, corsForAllowedOrigins, requireJsonBody } from "./platform/middleware.ts";
 import { createRouter } from "./platform/openapi.ts";
+import { services } from "./platform/services.ts";
 import { renderApiReference } from "./platform/api-reference.page.tsx";
 import { swaggerUiPage } from "./platform/swagger-ui.page.ts";
 import { healthRoutes } from "./platform/health.routes.ts";
@@ -44,6 +45,7 @@ export function createApp() {
   app.use("*", accessLog);
   app.use("*", secureHeaders());
   app.use("/api/*", corsForAllowedOrigins);
+  app.use("/api/*", services);
   app.use("/api/*", async (c, next) => {
     if (WEBHOOK_PATH.test(new URL(c.req.url).pathname)) return next();
     return bodyLimit({

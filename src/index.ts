@@ -9,7 +9,7 @@ export default {
   fetch: app.fetch,
   queue: (batch, env, ctx) => dispatchQueueBatch(batch, env, ctx),
   scheduled: async (controller, env, ctx) => {
-    ctx.waitUntil(runScheduled(controller, env));
+    ctx.waitUntil(runScheduled(controller, env, ctx));
   },
 } satisfies ExportedHandler<AppBindings>;
 

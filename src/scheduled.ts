@@ -1,12 +1,16 @@
-import { createLogger, type Logger } from "./platform/logger.ts";
+import { createLogger } from "./platform/logger.ts";
 import type { AppBindings } from "./platform/env.ts";
+import { servicesFor, withLogger, type Services } from "./platform/services.ts";
 import { sweepCategorySyncs } from "./category-sync/category-sync.sweeper.ts";
 import { purgeWebhookBodiesJob, sweepWebhookEventsJob } from "./webhooks/webhooks.jobs.ts";
 import { reconcileItemsJob } from "./reconcile/reconcile.jobs.ts";
 import { requeueErasuresJob } from "./erasure/erasure.jobs.ts";
 
-/** A periodic job. Jobs are independent: one failing never stops the others. */
-export type ScheduledJob = (env: AppBindings, logger: Logger, scheduledTime: Date) => Promise<void>;
+/**
+ * A periodic job, given the run's services (logging as the job) and its configuration (`env`; pass
+ * services the values, not env). Jobs are independent: one failing never stops the others.
+ */
+export type ScheduledJob = (services: Services, scheduledTime: Date, env: AppBindings) => Promise<void>;
 
 /** Every 5 minutes: sweepers that re-queue work a failed queue send could have stranded. */
 export const FREQUENT_CRON = "*/5 * * * *";
@@ -20,12 +24,13 @@ const JOBS: Record<string, Record<string, ScheduledJob>> = {
 };
 
 /** The Worker's `scheduled` entry point. */
-export async function runScheduled(controller: ScheduledController, env: AppBindings): Promise<void> {
+export async function runScheduled(controller: ScheduledController, env: AppBindings, ctx: ExecutionContext): Promise<void> {
   const logger = createLogger({ cron: controller.cron });
+  const services = servicesFor(env, ctx, { logger });
   const jobs = JOBS[controller.cron] ?? {};
   const results = await Promise.allSettled(
     Object.entries(jobs).map(async ([name, job]) => {
-      await job(env, logger.child({ job: name }), new Date(controller.scheduledTime));
+      await job(withLogger(services, logger.child({ job: name })), new Date(controller.scheduledTime), env);
       return name;
     }),
   );

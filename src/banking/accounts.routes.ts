@@ -33,6 +33,6 @@ const listRoute = createRoute({
 
 export const accountRoutes = createRouter().openapi(listRoute, async (c) => {
   const query = c.req.valid("query");
-  const { data, nextCursor } = await listAccounts(c.var.db, c.var.user.id, { itemId: query.item_id, limit: query.limit, cursor: query.cursor });
+  const { data, nextCursor } = await listAccounts(c.var.services, c.var.user.id, { itemId: query.item_id, limit: query.limit, cursor: query.cursor });
   return c.json({ data, next_cursor: nextCursor }, 200);
 });

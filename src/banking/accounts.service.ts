@@ -1,10 +1,10 @@
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
 import { accounts, type AccountRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import { formatMinor } from "../platform/money.ts";
 import type { AccountDto } from "./banking.schemas.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 export interface AccountFilters {
   itemId?: string;
@@ -35,7 +35,7 @@ export function serializeAccount(row: AccountRow): AccountDto {
  * (item_id, id). That order is exactly the `(user_id, item_id, id)` index, so every page is an index
  * range scan and a cursor stays valid when accounts are added or removed between pages.
  */
-export async function listAccounts(db: Db, userId: string, filters: AccountFilters): Promise<{ data: AccountDto[]; nextCursor: string | null }> {
+export async function listAccounts({ catalog: db }: CatalogDeps, userId: string, filters: AccountFilters): Promise<{ data: AccountDto[]; nextCursor: string | null }> {
   const where: SQL[] = [eq(accounts.userId, userId)];
   if (filters.itemId) where.push(eq(accounts.itemId, filters.itemId));
   if (filters.cursor) {

@@ -30,5 +30,5 @@ const listRoute = createRoute({
 });
 
 export const categoryRoutes = createRouter().openapi(listRoute, async (c) => {
-  return c.json({ data: await listCategories(c.var.db), next_cursor: null }, 200);
+  return c.json({ data: await listCategories(c.var.services), next_cursor: null }, 200);
 });

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
 import { categories, categoryMappings, type CategoryRow } from "../db/schema.ts";
 import type { CategoryDto } from "./banking.schemas.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /** Names sort the way a Portuguese-speaking user reads them: "Água" beside "Aluguel", case ignored. */
 const byName = new Intl.Collator("pt-BR", { sensitivity: "base", numeric: true });
@@ -16,7 +16,7 @@ export function serializeCategory(row: CategoryRow, pluggyCategoryId: string | n
  * order (ties by id). Deliberately not paginated: the tree is curated by operators and small, and the
  * frontend needs all of it at once to render the picker with its parents.
  */
-export async function listCategories(db: Db): Promise<CategoryDto[]> {
+export async function listCategories({ catalog: db }: CatalogDeps): Promise<CategoryDto[]> {
   const rows = await db
     .select({ category: categories, pluggyCategoryId: categoryMappings.pluggyCategoryId })
     .from(categories)

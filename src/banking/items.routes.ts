@@ -27,6 +27,6 @@ const listRoute = createRoute({
 
 export const itemRoutes = createRouter().openapi(listRoute, async (c) => {
   const query = c.req.valid("query");
-  const { data, nextCursor } = await listItems(c.var.db, c.var.user.id, { limit: query.limit, cursor: query.cursor });
+  const { data, nextCursor } = await listItems(c.var.services, c.var.user.id, { limit: query.limit, cursor: query.cursor });
   return c.json({ data, next_cursor: nextCursor }, 200);
 });

@@ -1,9 +1,9 @@
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
 import { items, type ItemRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import type { ItemDto } from "./banking.schemas.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 export interface ItemFilters {
   limit: number;
@@ -32,7 +32,7 @@ export function serializeItem(row: ItemRow): ItemDto {
  * The caller's bank connections, most recently registered first (ties by id, descending),
  * keyset-paginated on our row's (created_at, id): the `(user_id, created_at)` index.
  */
-export async function listItems(db: Db, userId: string, filters: ItemFilters): Promise<{ data: ItemDto[]; nextCursor: string | null }> {
+export async function listItems({ catalog: db }: CatalogDeps, userId: string, filters: ItemFilters): Promise<{ data: ItemDto[]; nextCursor: string | null }> {
   const where: SQL[] = [eq(items.userId, userId)];
   if (filters.cursor) {
     const after = decodeCursor(filters.cursor, cursorSchema);

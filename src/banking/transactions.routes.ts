@@ -58,7 +58,7 @@ const getRoute = createRoute({
 export const transactionRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
-    const { data, nextCursor } = await listTransactions(c.var.db, c.var.user.id, {
+    const { data, nextCursor } = await listTransactions(c.var.services, c.var.user.id, {
       accountId: query.account_id,
       itemId: query.item_id,
       categoryId: query.category_id,
@@ -71,7 +71,7 @@ export const transactionRoutes = createRouter()
     return c.json({ data, next_cursor: nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
-    const transaction = await getTransaction(c.var.db, c.var.user.id, c.req.valid("param").id);
+    const transaction = await getTransaction(c.var.services, c.var.user.id, c.req.valid("param").id);
     if (!transaction) throw notFound("transaction");
     return c.json({ data: transaction }, 200);
   });

@@ -1,11 +1,12 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { chunk, type Db } from "../db/client.ts";
+import { chunk } from "../db/client.ts";
 import { categories, categorySyncJobs, transactions, type CategorySyncJobRow, type TransactionRow } from "../db/schema.ts";
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import { formatMinor } from "../platform/money.ts";
 import type { TransactionDto } from "./banking.schemas.ts";
 import { jobReason, skippedReason } from "../category-sync/category-sync.reasons.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 export interface TransactionFilters {
   accountId?: string;
@@ -43,7 +44,7 @@ function categorySyncOf(row: TransactionRow, job: CategorySyncJobRow | undefined
 }
 
 /** Loads what the serializer needs beside the rows (category names, sync jobs) in two queries. */
-export async function serializeTransactions(db: Db, rows: TransactionRow[]): Promise<TransactionDto[]> {
+export async function serializeTransactions({ catalog: db }: CatalogDeps, rows: TransactionRow[]): Promise<TransactionDto[]> {
   if (rows.length === 0) return [];
   const categoryIds = [...new Set(rows.map((r) => r.categoryId).filter((id): id is string => id !== null))];
   // IN lists are chunked: D1 binds at most 100 parameters per statement and a page holds up to 200 rows.
@@ -76,7 +77,7 @@ export async function serializeTransactions(db: Db, rows: TransactionRow[]): Pro
  * The caller's transactions, newest date first (ties by id, descending), keyset-paginated on
  * (date, id) so pages stay stable when rows are inserted between requests.
  */
-export async function listTransactions(db: Db, userId: string, filters: TransactionFilters): Promise<{ data: TransactionDto[]; nextCursor: string | null }> {
+export async function listTransactions({ catalog: db }: CatalogDeps, userId: string, filters: TransactionFilters): Promise<{ data: TransactionDto[]; nextCursor: string | null }> {
   const where: SQL[] = [eq(transactions.userId, userId)];
   if (filters.accountId) where.push(eq(transactions.accountId, filters.accountId));
   if (filters.itemId) where.push(eq(transactions.itemId, filters.itemId));
@@ -101,13 +102,13 @@ export async function listTransactions(db: Db, userId: string, filters: Transact
   const page = rows.slice(0, filters.limit);
   const last = page.at(-1);
   const nextCursor = rows.length > filters.limit && last ? encodeCursor({ d: last.date, i: last.id }) : null;
-  return { data: await serializeTransactions(db, page), nextCursor };
+  return { data: await serializeTransactions({ catalog: db }, page), nextCursor };
 }
 
 /** One of the caller's transactions, or undefined (another user's is indistinguishable from missing). */
-export async function getTransaction(db: Db, userId: string, id: string): Promise<TransactionDto | undefined> {
+export async function getTransaction({ catalog: db }: CatalogDeps, userId: string, id: string): Promise<TransactionDto | undefined> {
   const row = await db.query.transactions.findFirst({ where: and(eq(transactions.id, id), eq(transactions.userId, userId)) });
   if (!row) return undefined;
-  const [dto] = await serializeTransactions(db, [row]);
+  const [dto] = await serializeTransactions({ catalog: db }, [row]);
   return dto;
 }

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { categorySchema } from "../banking/banking.schemas.ts";
 import { listCategories } from "../banking/categories.service.ts";
 import { requireAdmin } from "../platform/auth.ts";
@@ -76,17 +75,17 @@ const deleteRoute = createRoute({
 
 /** Admin CRUD of the local category tree (`/api/admin/categories`). */
 export const categoriesAdminRoutes = createRouter()
-  .openapi(listRoute, async (c) => c.json({ data: await listCategories(createDb(c.env.DB)), next_cursor: null }, 200))
-  .openapi(getRoute, async (c) => c.json({ data: await getCategory(createDb(c.env.DB), c.req.valid("param").id) }, 200))
+  .openapi(listRoute, async (c) => c.json({ data: await listCategories(c.var.services), next_cursor: null }, 200))
+  .openapi(getRoute, async (c) => c.json({ data: await getCategory(c.var.services, c.req.valid("param").id) }, 200))
   .openapi(createRouteDef, async (c) => {
     const body = c.req.valid("json");
-    return c.json({ data: await createCategory(createDb(c.env.DB), { name: body.name, parentId: body.parent_id }) }, 201);
+    return c.json({ data: await createCategory(c.var.services, { name: body.name, parentId: body.parent_id }) }, 201);
   })
   .openapi(updateRoute, async (c) => {
     const body = c.req.valid("json");
-    return c.json({ data: await updateCategory(createDb(c.env.DB), c.req.valid("param").id, { name: body.name, parentId: body.parent_id }) }, 200);
+    return c.json({ data: await updateCategory(c.var.services, c.req.valid("param").id, { name: body.name, parentId: body.parent_id }) }, 200);
   })
   .openapi(deleteRoute, async (c) => {
-    await deleteCategory(createDb(c.env.DB), c.req.valid("param").id);
+    await deleteCategory(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   });

@@ -19,8 +19,8 @@ export const SKIP_REASONS = {
 export type SkipReason = (typeof SKIP_REASONS)[keyof typeof SKIP_REASONS];
 
 export interface CategoryChangeDeps {
-  db: Db;
-  queue: Queue;
+  catalog: Db;
+  categorySyncQueue: Queue<CategorySyncMessage>;
   /** Delay on the send, so rapid changes coalesce (see category-sync.config.ts). */
   sendDelaySeconds: number;
   logger: Logger;
@@ -43,7 +43,7 @@ export async function changeTransactionCategory(
   transactionId: string,
   categoryId: string | null,
 ): Promise<CategoryChangeResult> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const now = deps.now ?? new Date();
   const at = now.toISOString();
   const transaction = await db.query.transactions.findFirst({
@@ -82,7 +82,7 @@ export async function changeTransactionCategory(
     await db.batch([
       updateTransaction,
       db.delete(categorySyncJobs).where(eq(categorySyncJobs.transactionId, transaction.id)),
-      counterIncrement(db, CATEGORY_SYNC_METRICS.skipped, 1, now),
+      counterIncrement({ catalog: db }, CATEGORY_SYNC_METRICS.skipped, 1, now),
     ]);
     return { outcome: "skipped", reason: skipReason ?? SKIP_REASONS.cleared };
   }
@@ -125,11 +125,11 @@ export async function changeTransactionCategory(
         },
       })
       .returning({ id: categorySyncJobs.id, version: categorySyncJobs.version }),
-    counterIncrement(db, CATEGORY_SYNC_METRICS.queued, 1, now),
+    counterIncrement({ catalog: db }, CATEGORY_SYNC_METRICS.queued, 1, now),
   ]);
   const job = upserted[0];
   if (!job) throw new Error("category sync job upsert returned no row");
   const message: CategorySyncMessage = { kind: "category.sync", jobId: job.id, transactionId: transaction.id, version: job.version };
-  await sendSyncMessages(deps.queue, [message], deps.sendDelaySeconds, deps.logger);
+  await sendSyncMessages(deps, [message], deps.sendDelaySeconds);
   return { outcome: "queued", message };
 }

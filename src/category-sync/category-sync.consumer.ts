@@ -1,25 +1,15 @@
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import type { MessageHandler } from "../queues/consumer.ts";
 import type { CategorySyncMessage } from "../queues/messages.ts";
 import { markCategorySyncDead, syncCategoryJob } from "./sync-jobs.service.ts";
 
 /** `category.sync` on the category-sync queue: push the job's category to Pluggy (see syncCategoryJob). */
 export const handleCategorySync: MessageHandler<CategorySyncMessage> = async (message, context) => {
-  const outcome = await syncCategoryJob(
-    {
-      db: createDb(context.env.DB),
-      pluggy: createPluggyClient(context.env, { logger: context.logger }),
-      logger: context.logger,
-      queue: context.env.CATEGORY_SYNC_QUEUE,
-    },
-    message,
-  );
+  const outcome = await syncCategoryJob(context.services, message);
   context.logger.info("category sync handled", { job_id: message.jobId, version: message.version, outcome });
 };
 
 /** `category.sync` on the dead-letter queue: retries are exhausted, mark the job dead. */
 export const handleDeadCategorySync: MessageHandler<CategorySyncMessage> = async (message, context) => {
-  const marked = await markCategorySyncDead(createDb(context.env.DB), message);
+  const marked = await markCategorySyncDead(context.services, message);
   context.logger.warn("category sync dead-lettered", { job_id: message.jobId, version: message.version, marked_dead: marked });
 };

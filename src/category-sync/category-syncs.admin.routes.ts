@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent, listOf } from "../platform/openapi.ts";
 import { categorySyncJobSchema, categorySyncListQuery, jobIdParams, queuedSchema, redriveBody } from "./category-sync.schemas.ts";
@@ -44,15 +43,15 @@ const redriveRoute = createRoute({
 export const categorySyncsAdminRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
-    const { data, nextCursor } = await listCategorySyncJobs(createDb(c.env.DB), { status: query.status, limit: query.limit, cursor: query.cursor });
+    const { data, nextCursor } = await listCategorySyncJobs(c.var.services, { status: query.status, limit: query.limit, cursor: query.cursor });
     return c.json({ data, next_cursor: nextCursor }, 200);
   })
   .openapi(redriveRoute, async (c) => {
     const body = c.req.valid("json");
-    const queued = await redriveCategorySyncs({ db: createDb(c.env.DB), queue: c.env.CATEGORY_SYNC_QUEUE, logger: c.var.logger }, { status: body.status, limit: body.limit });
+    const queued = await redriveCategorySyncs(c.var.services, { status: body.status, limit: body.limit });
     return c.json({ data: { queued } }, 202);
   })
   .openapi(retryRoute, async (c) => {
-    const queued = await retryCategorySync({ db: createDb(c.env.DB), queue: c.env.CATEGORY_SYNC_QUEUE, logger: c.var.logger }, c.req.valid("param").id);
+    const queued = await retryCategorySync(c.var.services, c.req.valid("param").id);
     return c.json({ data: { queued } }, 202);
   });

@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { adminAuthErrors, bearerSecurity, createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import {
@@ -97,28 +95,19 @@ const importRoute = createRoute({
 /** Admin: Pluggy's category tree and the local → Pluggy category mappings. */
 export const mappingsAdminRoutes = createRouter()
   .openapi(pluggyCategoriesRoute, async (c) => {
-    const rows = await getPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), {
-      refresh: c.req.valid("query").refresh === "true",
-      logger: c.var.logger,
-    });
+    const rows = await getPluggyCategories(c.var.services, { refresh: c.req.valid("query").refresh === "true" });
     return c.json({ data: serializePluggyCategories(rows), next_cursor: null }, 200);
   })
-  .openapi(listRoute, async (c) => c.json({ data: await listCategoryMappings(createDb(c.env.DB)), next_cursor: null }, 200))
+  .openapi(listRoute, async (c) => c.json({ data: await listCategoryMappings(c.var.services), next_cursor: null }, 200))
   .openapi(importRoute, async (c) => {
-    const result = await importPluggyCategories(createDb(c.env.DB), createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), { logger: c.var.logger });
+    const result = await importPluggyCategories(c.var.services);
     return c.json({ data: result }, 200);
   })
   .openapi(putRoute, async (c) => {
-    const mapping = await setCategoryMapping(
-      createDb(c.env.DB),
-      createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
-      c.req.valid("param").category_id,
-      c.req.valid("json").pluggy_category_id,
-      { logger: c.var.logger },
-    );
+    const mapping = await setCategoryMapping(c.var.services, c.req.valid("param").category_id, c.req.valid("json").pluggy_category_id);
     return c.json({ data: mapping }, 200);
   })
   .openapi(deleteRoute, async (c) => {
-    await deleteCategoryMapping(createDb(c.env.DB), c.req.valid("param").category_id);
+    await deleteCategoryMapping(c.var.services, c.req.valid("param").category_id);
     return c.body(null, 204);
   });

@@ -1,10 +1,12 @@
 import { asc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
-import { chunk, rowsPerStatement, type Db } from "../db/client.ts";
+import { chunk, rowsPerStatement } from "../db/client.ts";
 import { categories, categoryMappings, pluggyCategories } from "../db/schema.ts";
-import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { notFound, validationError } from "../platform/errors.ts";
-import type { Logger } from "../platform/logger.ts";
 import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
+
+/** What reads Pluggy's category tree: the catalog (its cache), Pluggy, and optionally a logger for refresh failures. */
+export type PluggyCategoryDeps = Pick<Services, "catalog" | "pluggy"> & Partial<Pick<Services, "logger">>;
 
 /** Pluggy's tree changes rarely: the cached copy is refreshed when older than this. */
 export const PLUGGY_CATEGORIES_TTL_MS = 24 * 60 * 60_000;
@@ -44,28 +46,28 @@ const toPluggyCategoryDto = (row: PluggyCategoryRow): PluggyCategoryDto => ({
  * rather than failing the console; a forced refresh or an empty cache reports the upstream failure.
  */
 export async function getPluggyCategories(
-  db: Db,
-  pluggy: PluggyApi,
-  options: { refresh?: boolean; now?: Date; logger?: Logger } = {},
+  deps: PluggyCategoryDeps,
+  options: { refresh?: boolean; now?: Date } = {},
 ): Promise<PluggyCategoryRow[]> {
+  const { catalog: db, logger } = deps;
   const now = options.now ?? new Date();
   const cached = await db.select().from(pluggyCategories).orderBy(asc(pluggyCategories.id));
   const oldest = cached.reduce<string | undefined>((min, row) => (min === undefined || row.fetchedAt < min ? row.fetchedAt : min), undefined);
   const stale = oldest === undefined || Date.parse(oldest) < now.getTime() - PLUGGY_CATEGORIES_TTL_MS;
   if (!options.refresh && !stale) return cached;
   try {
-    return await refreshPluggyCategories(db, pluggy, now);
+    return await refreshPluggyCategories(deps, now);
   } catch (error) {
     if (!options.refresh && cached.length > 0) {
-      options.logger?.warn("Pluggy categories refresh failed; serving the cached copy", { error: error instanceof Error ? error.message : String(error) });
+      logger?.warn("Pluggy categories refresh failed; serving the cached copy", { error: error instanceof Error ? error.message : String(error) });
       return cached;
     }
-    throw pluggyErrorToAppError(error, options.logger);
+    throw pluggyErrorToAppError(error, logger);
   }
 }
 
 /** Replaces the cached tree with Pluggy's current one (one atomic batch). */
-export async function refreshPluggyCategories(db: Db, pluggy: PluggyApi, now: Date = new Date()): Promise<PluggyCategoryRow[]> {
+export async function refreshPluggyCategories({ catalog: db, pluggy }: Pick<Services, "catalog" | "pluggy">, now: Date = new Date()): Promise<PluggyCategoryRow[]> {
   const fetched = await pluggy.listCategories();
   const fetchedAt = now.toISOString();
   const rows: PluggyCategoryRow[] = [...new Map(fetched.map((c) => [c.id, c])).values()].map((c) => ({
@@ -116,7 +118,7 @@ export function structuralPluggyParent(id: string): string | null {
 }
 
 /** The Pluggy id a local category maps to, or undefined. */
-export async function pluggyCategoryIdFor(db: Db, categoryId: string): Promise<string | undefined> {
+export async function pluggyCategoryIdFor({ catalog: db }: CatalogDeps, categoryId: string): Promise<string | undefined> {
   const row = await db.query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, categoryId) });
   return row?.pluggyCategoryId;
 }
@@ -128,7 +130,7 @@ export async function pluggyCategoryIdFor(db: Db, categoryId: string): Promise<s
  * Pluggy id, the earliest mapping wins (then the smallest category id), so the choice is stable.
  * Ids with no mapping anywhere up their chain are absent from the result.
  */
-export async function localCategoryForPluggy(db: Db, pluggyCategoryIds: string[]): Promise<Map<string, string>> {
+export async function localCategoryForPluggy({ catalog: db }: CatalogDeps, pluggyCategoryIds: string[]): Promise<Map<string, string>> {
   const wanted = [...new Set(pluggyCategoryIds.filter((id) => typeof id === "string" && id.length > 0))];
   const result = new Map<string, string>();
   if (wanted.length === 0) return result;
@@ -179,7 +181,7 @@ export async function localCategoryForPluggy(db: Db, pluggyCategoryIds: string[]
 /** Same order as the category list: names as a Portuguese-speaking user reads them, ties by id. */
 const byName = new Intl.Collator("pt-BR", { sensitivity: "base", numeric: true });
 
-function selectMappings(db: Db, where: SQL | undefined) {
+function selectMappings({ catalog: db }: CatalogDeps, where: SQL | undefined) {
   return db
     .select({
       id: categories.id,
@@ -210,15 +212,15 @@ const toMappingDto = (row: MappingRow): CategoryMappingDto => ({
  * Every local category with its Pluggy mapping (or null) and the Pluggy category's name. The whole
  * tree in one answer, like the category list (small, operator-curated).
  */
-export async function listCategoryMappings(db: Db): Promise<CategoryMappingDto[]> {
-  const rows = await selectMappings(db, undefined);
+export async function listCategoryMappings({ catalog: db }: CatalogDeps): Promise<CategoryMappingDto[]> {
+  const rows = await selectMappings({ catalog: db }, undefined);
   rows.sort((a, b) => byName.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return rows.map(toMappingDto);
 }
 
 /** One category's mapping entry; 404 when the category does not exist. */
-export async function getCategoryMapping(db: Db, categoryId: string): Promise<CategoryMappingDto> {
-  const [row] = await selectMappings(db, eq(categories.id, categoryId));
+export async function getCategoryMapping({ catalog: db }: CatalogDeps, categoryId: string): Promise<CategoryMappingDto> {
+  const [row] = await selectMappings({ catalog: db }, eq(categories.id, categoryId));
   if (!row) throw notFound("category");
   return toMappingDto(row);
 }
@@ -229,27 +231,27 @@ export async function getCategoryMapping(db: Db, categoryId: string): Promise<Ca
  * pending syncs pick up the new target.
  */
 export async function setCategoryMapping(
-  db: Db,
-  pluggy: PluggyApi,
+  deps: PluggyCategoryDeps,
   categoryId: string,
   pluggyCategoryId: string,
-  options: { now?: Date; logger?: Logger } = {},
+  options: { now?: Date } = {},
 ): Promise<CategoryMappingDto> {
+  const { catalog: db } = deps;
   const now = options.now ?? new Date();
   const category = await db.query.categories.findFirst({ where: eq(categories.id, categoryId) });
   if (!category) throw notFound("category");
-  const tree = await getPluggyCategories(db, pluggy, { now, ...(options.logger ? { logger: options.logger } : {}) });
+  const tree = await getPluggyCategories(deps, { now });
   if (!tree.some((c) => c.id === pluggyCategoryId)) throw validationError("pluggy_category_id", "not one of Pluggy's categories");
   const at = now.toISOString();
   await db
     .insert(categoryMappings)
     .values({ categoryId, pluggyCategoryId, createdAt: at, updatedAt: at })
     .onConflictDoUpdate({ target: categoryMappings.categoryId, set: { pluggyCategoryId, updatedAt: at } });
-  return getCategoryMapping(db, categoryId);
+  return getCategoryMapping({ catalog: db }, categoryId);
 }
 
 /** Removes a category's mapping (its changes are then skipped, not synced). 404 when the category does not exist. */
-export async function deleteCategoryMapping(db: Db, categoryId: string): Promise<void> {
+export async function deleteCategoryMapping({ catalog: db }: CatalogDeps, categoryId: string): Promise<void> {
   const category = await db.query.categories.findFirst({ where: eq(categories.id, categoryId) });
   if (!category) throw notFound("category");
   await db.delete(categoryMappings).where(eq(categoryMappings.categoryId, categoryId));
@@ -279,9 +281,10 @@ export interface ImportResult {
  * a local category already maps to are reused (also as parents), so running it again, or after seeding
  * the default tree, creates nothing twice. Ids derive from Pluggy ids, so concurrent imports agree.
  */
-export async function importPluggyCategories(db: Db, pluggy: PluggyApi, options: { now?: Date; logger?: Logger } = {}): Promise<ImportResult> {
+export async function importPluggyCategories(deps: PluggyCategoryDeps, options: { now?: Date } = {}): Promise<ImportResult> {
+  const { catalog: db } = deps;
   const now = options.now ?? new Date();
-  const tree = await getPluggyCategories(db, pluggy, { now, ...(options.logger ? { logger: options.logger } : {}) });
+  const tree = await getPluggyCategories(deps, { now });
   const existingRows = await db
     .select({ pluggyCategoryId: categoryMappings.pluggyCategoryId, categoryId: categoryMappings.categoryId })
     .from(categoryMappings)

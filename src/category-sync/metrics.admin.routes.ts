@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { metricsQuery, metricsSchema } from "./category-sync.schemas.ts";
@@ -18,5 +17,5 @@ const metricsRoute = createRoute({
 
 /** Admin: `GET /api/admin/metrics/?window=24h|7d|30d`. */
 export const metricsAdminRoutes = createRouter().openapi(metricsRoute, async (c) =>
-  c.json({ data: await adminMetrics(createDb(c.env.DB), c.req.valid("query").window) }, 200),
+  c.json({ data: await adminMetrics(c.var.services, c.req.valid("query").window) }, 200),
 );

@@ -1,8 +1,8 @@
-import type { Db } from "../db/client.ts";
 import { counterSeries, sumCounters, windowRange, type MetricWindow } from "../platform/metrics.ts";
 import { webhookMetrics, type WebhookCounts } from "../webhooks/webhook-metrics.ts";
 import type { MetricsDto } from "./category-sync.schemas.ts";
 import { CATEGORY_SYNC_METRICS, countPendingCategorySyncs } from "./sync-jobs.service.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * The admin metrics answer: counters each domain writes into metric_counters, read back over a window.
@@ -62,13 +62,13 @@ export function successRate(counts: { succeeded: number; failed: number; dead: n
  * Totals and a zero-filled series (hourly for 24h, daily for 7d/30d) over the same bucket-aligned range,
  * so the series always sums to the totals; `pending` is the current number of pending sync jobs.
  */
-export async function adminMetrics(db: Db, window: MetricWindow, now: Date = new Date()): Promise<MetricsDto> {
+export async function adminMetrics({ catalog: db }: CatalogDeps, window: MetricWindow, now: Date = new Date()): Promise<MetricsDto> {
   const range = windowRange(window, now);
   const [totals, series, pending, webhooks] = await Promise.all([
-    sumCounters(db, METRIC_NAMES, range.from, range.to),
-    counterSeries(db, METRIC_NAMES, range),
-    countPendingCategorySyncs(db),
-    webhookMetrics(db, range.from, range.to, range.granularity),
+    sumCounters({ catalog: db }, METRIC_NAMES, range.from, range.to),
+    counterSeries({ catalog: db }, METRIC_NAMES, range),
+    countPendingCategorySyncs({ catalog: db }),
+    webhookMetrics({ catalog: db }, range.from, range.to, range.granularity),
   ]);
   const counts = pick(totals);
   const webhookSeries = new Map(webhooks.series.map((point) => [point.bucket, point]));

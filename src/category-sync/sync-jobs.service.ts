@@ -12,6 +12,10 @@ import type { Logger } from "../platform/logger.ts";
 import { incrementCounter } from "../platform/metrics.ts";
 import { RETRY_SWEEP_AFTER_MS, SWEEP_AFTER_MS, SWEEP_BATCH_SIZE, SWEEP_MAX_BATCHES } from "./category-sync.config.ts";
 import { LOCAL_FAILURES } from "./category-sync.reasons.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
+
+/** What queues category syncs: the catalog, the category sync queue, a logger. */
+export type CategorySyncQueueDeps = Pick<Services, "catalog" | "categorySyncQueue" | "logger">;
 
 /*
  * The category-sync outbox (`category_sync_jobs`, one row per transaction) and every move of its
@@ -49,7 +53,11 @@ export const messageFor = (job: Pick<CategorySyncJobRow, "id" | "transactionId" 
  * Sends sync messages (≤ 100 per `sendBatch`). Best effort by design: a failed send is logged and
  * counted out of the result, and the job stays pending for the sweeper. Returns how many were sent.
  */
-export async function sendSyncMessages(queue: Queue, messages: CategorySyncMessage[], delaySeconds: number, logger: Logger): Promise<number> {
+export async function sendSyncMessages(
+  { categorySyncQueue: queue, logger }: Pick<Services, "categorySyncQueue" | "logger">,
+  messages: CategorySyncMessage[],
+  delaySeconds: number,
+): Promise<number> {
   let sent = 0;
   for (const part of chunk(messages, 100)) {
     try {
@@ -67,11 +75,11 @@ export async function sendSyncMessages(queue: Queue, messages: CategorySyncMessa
 }
 
 export interface SyncDeps {
-  db: Db;
+  catalog: Db;
   pluggy: PluggyApi;
   logger: Logger;
   /** For re-queuing when an older call may have overwritten a newer synced choice. */
-  queue?: Queue;
+  categorySyncQueue?: Queue<CategorySyncMessage>;
   now?: () => Date;
 }
 
@@ -89,7 +97,7 @@ const isCurrent = (message: CategorySyncMessage) =>
  * with Pluggy's reason.
  */
 export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessage): Promise<SyncOutcome> {
-  const { db, logger } = deps;
+  const { catalog: db, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const job = await db.query.categorySyncJobs.findFirst({ where: eq(categorySyncJobs.id, message.jobId) });
   if (!job || job.transactionId !== message.transactionId) {
@@ -97,7 +105,7 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
     return "missing";
   }
   if (message.version < job.version || job.status !== "pending") {
-    await incrementCounter(db, CATEGORY_SYNC_METRICS.stale, 1, now());
+    await incrementCounter({ catalog: db }, CATEGORY_SYNC_METRICS.stale, 1, now());
     return "stale";
   }
   if (message.version > job.version) {
@@ -106,19 +114,19 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
   }
   const transaction = await db.query.transactions.findFirst({ columns: { id: true, categoryVersion: true }, where: eq(transactions.id, job.transactionId) });
   if (!transaction) {
-    await finish(db, message, { status: "failed", lastError: LOCAL_FAILURES.transactionGone }, now());
+    await finish({ catalog: db }, message, { status: "failed", lastError: LOCAL_FAILURES.transactionGone }, now());
     return "failed";
   }
   if (transaction.categoryVersion > job.version) {
     // Unreachable while changes go through changeTransactionCategory (job and version move in one
     // batch); closed as failed rather than left pending for the sweeper to re-queue forever.
-    await finish(db, message, { status: "failed", lastError: LOCAL_FAILURES.superseded }, now());
+    await finish({ catalog: db }, message, { status: "failed", lastError: LOCAL_FAILURES.superseded }, now());
     return "failed";
   }
 
   const mapping = await db.query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, job.categoryId) });
   if (!mapping) {
-    await finish(db, message, { status: "failed", lastError: MAPPING_GONE }, now());
+    await finish({ catalog: db }, message, { status: "failed", lastError: MAPPING_GONE }, now());
     return "failed";
   }
 
@@ -128,10 +136,10 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
   } catch (error) {
     const reason = error instanceof PluggyError ? error.reason : error instanceof Error ? error.message : String(error);
     if (error instanceof PluggyError && !error.transient) {
-      await finish(db, message, { status: "failed", lastError: reason, pluggyCategoryId: mapping.pluggyCategoryId, attempted: true }, now());
+      await finish({ catalog: db }, message, { status: "failed", lastError: reason, pluggyCategoryId: mapping.pluggyCategoryId, attempted: true }, now());
       return "failed";
     }
-    await recordAttempt(db, message, reason, mapping.pluggyCategoryId, now());
+    await recordAttempt({ catalog: db }, message, reason, mapping.pluggyCategoryId, now());
     const minDelaySeconds = error instanceof PluggyError && error.status === 429 ? (error.retryAfterSeconds ?? 0) : 0;
     throw new RetryableError(`Pluggy category update failed: ${reason}`, { minDelaySeconds, cause: error });
   }
@@ -157,7 +165,7 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
       .where(and(eq(transactions.id, job.transactionId), eq(transactions.categoryVersion, message.version))),
   ]);
   if (marked.length > 0) {
-    await incrementCounter(db, CATEGORY_SYNC_METRICS.succeeded, 1, at);
+    await incrementCounter({ catalog: db }, CATEGORY_SYNC_METRICS.succeeded, 1, at);
     return "synced";
   }
   await resyncIfOverwritten(deps, message, at);
@@ -170,7 +178,7 @@ export async function syncCategoryJob(deps: SyncDeps, message: CategorySyncMessa
  * Pluggy ends holding the user's last choice. Otherwise its own pending message will do the work.
  */
 async function resyncIfOverwritten(deps: SyncDeps, message: CategorySyncMessage, at: Date): Promise<void> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const [reopened] = await db
     .update(categorySyncJobs)
     .set({ status: "pending", dueAt: new Date(at.getTime() + SWEEP_AFTER_MS).toISOString(), updatedAt: at.toISOString() })
@@ -178,11 +186,11 @@ async function resyncIfOverwritten(deps: SyncDeps, message: CategorySyncMessage,
     .returning();
   if (!reopened) return;
   deps.logger.info("an older category sync finished after a newer one; syncing the newer again", { job_id: reopened.id, version: reopened.version });
-  if (deps.queue) await sendSyncMessages(deps.queue, [messageFor(reopened)], 0, deps.logger);
+  if (deps.categorySyncQueue) await sendSyncMessages({ categorySyncQueue: deps.categorySyncQueue, logger: deps.logger }, [messageFor(reopened)], 0);
 }
 
 async function finish(
-  db: Db,
+  { catalog: db }: CatalogDeps,
   message: CategorySyncMessage,
   outcome: { status: "failed" | "dead"; lastError: string; pluggyCategoryId?: string; attempted?: boolean },
   at: Date,
@@ -198,12 +206,12 @@ async function finish(
     })
     .where(isCurrent(message))
     .returning({ id: categorySyncJobs.id });
-  if (row) await incrementCounter(db, outcome.status === "failed" ? CATEGORY_SYNC_METRICS.failed : CATEGORY_SYNC_METRICS.dead, 1, at);
+  if (row) await incrementCounter({ catalog: db }, outcome.status === "failed" ? CATEGORY_SYNC_METRICS.failed : CATEGORY_SYNC_METRICS.dead, 1, at);
   return row !== undefined;
 }
 
 /** A transient failure: count the attempt, keep the reason, and keep the sweeper away while the queue retries. */
-async function recordAttempt(db: Db, message: CategorySyncMessage, reason: string, pluggyCategoryId: string, at: Date): Promise<void> {
+async function recordAttempt({ catalog: db }: CatalogDeps, message: CategorySyncMessage, reason: string, pluggyCategoryId: string, at: Date): Promise<void> {
   const [row] = await db
     .update(categorySyncJobs)
     .set({
@@ -215,17 +223,17 @@ async function recordAttempt(db: Db, message: CategorySyncMessage, reason: strin
     })
     .where(isCurrent(message))
     .returning({ id: categorySyncJobs.id });
-  if (row) await incrementCounter(db, CATEGORY_SYNC_METRICS.retried, 1, at);
+  if (row) await incrementCounter({ catalog: db }, CATEGORY_SYNC_METRICS.retried, 1, at);
 }
 
 /**
  * Dead-letter consumer: retries are exhausted, so the job (if this message is still its current
  * version and it is still pending) becomes `dead`, keeping the last error for operators.
  */
-export async function markCategorySyncDead(db: Db, message: CategorySyncMessage, now: Date = new Date()): Promise<boolean> {
+export async function markCategorySyncDead({ catalog: db }: CatalogDeps, message: CategorySyncMessage, now: Date = new Date()): Promise<boolean> {
   const job = await db.query.categorySyncJobs.findFirst({ columns: { lastError: true }, where: eq(categorySyncJobs.id, message.jobId) });
   if (!job) return false;
-  return finish(db, message, { status: "dead", lastError: job.lastError ?? "retries exhausted" }, now);
+  return finish({ catalog: db }, message, { status: "dead", lastError: job.lastError ?? "retries exhausted" }, now);
 }
 
 /**
@@ -234,11 +242,11 @@ export async function markCategorySyncDead(db: Db, message: CategorySyncMessage,
  * so overlapping runs do not queue it twice.
  */
 export async function sweepPendingCategorySyncs(
-  deps: { db: Db; queue: Queue; logger: Logger },
+  deps: CategorySyncQueueDeps,
   now: Date = new Date(),
   limits: { batchSize?: number; maxBatches?: number } = {},
 ): Promise<{ requeued: number }> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const batchSize = limits.batchSize ?? SWEEP_BATCH_SIZE;
   const maxBatches = limits.maxBatches ?? SWEEP_MAX_BATCHES;
   const at = now.toISOString();
@@ -262,12 +270,12 @@ export async function sweepPendingCategorySyncs(
           .returning()),
       );
     }
-    const sent = await sendSyncMessages(deps.queue, claimed.map(messageFor), 0, deps.logger);
+    const sent = await sendSyncMessages(deps, claimed.map(messageFor), 0);
     requeued += sent;
     if (due.length < batchSize) break;
   }
   if (requeued > 0) {
-    await incrementCounter(db, CATEGORY_SYNC_METRICS.requeued, requeued, now);
+    await incrementCounter({ catalog: db }, CATEGORY_SYNC_METRICS.requeued, requeued, now);
     deps.logger.info("re-queued pending category syncs", { requeued });
   }
   return { requeued };
@@ -301,7 +309,7 @@ const jobCursor = z.object({ u: z.string().min(1).max(64), i: z.string().min(1).
 
 /** Sync jobs, most recently changed first (keyset on updated_at, id), optionally of one status. */
 export async function listCategorySyncJobs(
-  db: Db,
+  { catalog: db }: CatalogDeps,
   filters: { status?: CategorySyncStatus | undefined; limit: number; cursor?: string | undefined },
 ): Promise<{ data: CategorySyncJobDto[]; nextCursor: string | null }> {
   const where: SQL[] = [];
@@ -323,12 +331,13 @@ export async function listCategorySyncJobs(
 }
 
 /** Current number of pending jobs (for metrics). */
-export async function countPendingCategorySyncs(db: Db): Promise<number> {
+export async function countPendingCategorySyncs({ catalog: db }: CatalogDeps): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)` }).from(categorySyncJobs).where(eq(categorySyncJobs.status, "pending"));
   return Number(row?.n ?? 0);
 }
 
-async function requeue(db: Db, queue: Queue, ids: string[], statusGuard: CategorySyncStatus[] | undefined, logger: Logger, now: Date): Promise<number> {
+async function requeue(deps: CategorySyncQueueDeps, ids: string[], statusGuard: CategorySyncStatus[] | undefined, now: Date): Promise<number> {
+  const { catalog: db } = deps;
   const at = now.toISOString();
   const reopened: CategorySyncJobRow[] = [];
   for (const part of chunk(ids, 90)) {
@@ -341,8 +350,8 @@ async function requeue(db: Db, queue: Queue, ids: string[], statusGuard: Categor
         .returning()),
     );
   }
-  const sent = await sendSyncMessages(queue, reopened.map(messageFor), 0, logger);
-  if (sent > 0) await incrementCounter(db, CATEGORY_SYNC_METRICS.requeued, sent, now);
+  const sent = await sendSyncMessages(deps, reopened.map(messageFor), 0);
+  if (sent > 0) await incrementCounter({ catalog: db }, CATEGORY_SYNC_METRICS.requeued, sent, now);
   return reopened.length;
 }
 
@@ -350,10 +359,10 @@ async function requeue(db: Db, queue: Queue, ids: string[], statusGuard: Categor
  * Operator retry of one job, whatever its state: back to pending at its current version and queued
  * now. The attempt count and last error are kept for the record. 404 when the job does not exist.
  */
-export async function retryCategorySync(deps: { db: Db; queue: Queue; logger: Logger }, id: string, now: Date = new Date()): Promise<number> {
-  const job = await deps.db.query.categorySyncJobs.findFirst({ columns: { id: true }, where: eq(categorySyncJobs.id, id) });
+export async function retryCategorySync(deps: CategorySyncQueueDeps, id: string, now: Date = new Date()): Promise<number> {
+  const job = await deps.catalog.query.categorySyncJobs.findFirst({ columns: { id: true }, where: eq(categorySyncJobs.id, id) });
   if (!job) throw notFound("category sync");
-  return requeue(deps.db, deps.queue, [id], undefined, deps.logger, now);
+  return requeue(deps, [id], undefined, now);
 }
 
 /**
@@ -361,16 +370,16 @@ export async function retryCategorySync(deps: { db: Db; queue: Queue; logger: Lo
  * queued. Returns how many were re-opened (a failed send leaves them to the sweeper, not lost).
  */
 export async function redriveCategorySyncs(
-  deps: { db: Db; queue: Queue; logger: Logger },
+  deps: CategorySyncQueueDeps,
   options: { status: "dead" | "failed"; limit: number },
   now: Date = new Date(),
 ): Promise<number> {
-  const rows = await deps.db
+  const rows = await deps.catalog
     .select({ id: categorySyncJobs.id })
     .from(categorySyncJobs)
     .where(eq(categorySyncJobs.status, options.status))
     .orderBy(asc(categorySyncJobs.updatedAt), asc(categorySyncJobs.id))
     .limit(options.limit);
   if (rows.length === 0) return 0;
-  return requeue(deps.db, deps.queue, rows.map((r) => r.id), [options.status], deps.logger, now);
+  return requeue(deps, rows.map((r) => r.id), [options.status], now);
 }

@@ -47,9 +47,9 @@ const patchRoute = createRoute({
 export const transactionCategoryRoutes = createRouter().openapi(patchRoute, async (c) => {
   const { id } = c.req.valid("param");
   const { category } = c.req.valid("json");
-  const db = c.var.db;
-  await changeTransactionCategory({ db, queue: c.env.CATEGORY_SYNC_QUEUE, sendDelaySeconds: sendDelaySeconds(c.env), logger: c.var.logger }, c.var.user.id, id, category);
-  const transaction = await getTransaction(db, c.var.user.id, id);
+  const { catalog, categorySyncQueue, logger } = c.var.services;
+  await changeTransactionCategory({ catalog, categorySyncQueue, sendDelaySeconds: sendDelaySeconds(c.env), logger }, c.var.user.id, id, category);
+  const transaction = await getTransaction(c.var.services, c.var.user.id, id);
   if (!transaction) throw notFound("transaction");
   return c.json({ data: transaction }, 200);
 });

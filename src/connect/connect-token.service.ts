@@ -15,7 +15,7 @@ export const CONNECT_TOKEN_TTL_MS = 30 * 60_000;
 export const CONNECT_WIDGET_URL = "https://connect.pluggy.ai/";
 
 export interface ConnectTokenDeps {
-  db: Db;
+  catalog: Db;
   pluggy: PluggyApi;
   /** ALLOWED_ORIGINS, parsed. */
   allowedOrigins: readonly string[];
@@ -78,7 +78,7 @@ export async function createConnectToken(deps: ConnectTokenDeps, userId: string,
     throw validationError("oauth_redirect_uri", "origin is not in ALLOWED_ORIGINS");
   }
   if (body.item_id !== undefined) {
-    const owned = await deps.db.select({ id: items.id }).from(items).where(and(eq(items.id, body.item_id), eq(items.userId, userId))).get();
+    const owned = await deps.catalog.select({ id: items.id }).from(items).where(and(eq(items.id, body.item_id), eq(items.userId, userId))).get();
     if (!owned) throw notFound("item");
   }
   let accessToken: string;

@@ -7,7 +7,6 @@ import { splitList, type AppEnv } from "../platform/env.ts";
 import { AppError } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { connectionLimit } from "../platform/rate-limit.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { connectTokenBody, connectTokenSchema, registerItemBody } from "./connect.schemas.ts";
 import { connectTokenWebhookUrl, createConnectToken } from "./connect-token.service.ts";
 import { deleteItem, refreshItem, registerItem } from "./connections.service.ts";
@@ -112,12 +111,12 @@ export const connectionRoutes = createRouter()
   .openapi(connectTokenRoute, async (c) => {
     const data = await createConnectToken(
       {
-        db: c.var.db,
-        pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
+        catalog: c.var.services.catalog,
+        pluggy: c.var.services.pluggy,
         allowedOrigins: splitList(c.env.ALLOWED_ORIGINS),
         webhookUrl: connectTokenWebhookUrl(c.env),
         connectUrl: c.env.PLUGGY_CONNECT_URL?.trim() || undefined,
-        logger: c.var.logger,
+        logger: c.var.services.logger,
       },
       c.var.user.id,
       c.req.valid("json"),
@@ -126,17 +125,17 @@ export const connectionRoutes = createRouter()
   })
   .openapi(registerItemRoute, async (c) => {
     const { item, created } = await registerItem(
-      { db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), queue: c.env.EVENTS_QUEUE, logger: c.var.logger },
+      c.var.services,
       c.var.user.id,
       c.req.valid("json").item_id,
     );
     return created ? c.json({ data: item }, 201) : c.json({ data: item }, 200);
   })
   .openapi(refreshItemRoute, async (c) => {
-    const item = await refreshItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
+    const item = await refreshItem(c.var.services, c.var.user.id, c.req.valid("param").id);
     return c.json({ data: item }, 202);
   })
   .openapi(deleteItemRoute, async (c) => {
-    await deleteItem({ db: c.var.db, pluggy: createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), logger: c.var.logger }, c.var.user.id, c.req.valid("param").id);
+    await deleteItem(c.var.services, c.var.user.id, c.req.valid("param").id);
     return c.body(null, 204);
   });

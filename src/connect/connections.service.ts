@@ -10,22 +10,23 @@ import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { deleteItemData, upsertItem } from "../sync/upserts.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 export interface ConnectionDeps {
-  db: Db;
+  catalog: Db;
   pluggy: PluggyApi;
   logger?: Logger;
 }
 
 const itemNotFound = () => notFound("item");
 
-async function itemRow(db: Db, itemId: string): Promise<ItemRow | undefined> {
+async function itemRow({ catalog: db }: CatalogDeps, itemId: string): Promise<ItemRow | undefined> {
   return db.select().from(items).where(eq(items.id, itemId)).get();
 }
 
 /** The caller's item row, or 404 (another user's item answers exactly like a missing one). */
-async function ownItem(db: Db, userId: string, itemId: string): Promise<ItemRow> {
-  const row = await itemRow(db, itemId);
+async function ownItem({ catalog: db }: CatalogDeps, userId: string, itemId: string): Promise<ItemRow> {
+  const row = await itemRow({ catalog: db }, itemId);
   if (!row || row.userId !== userId) throw itemNotFound();
   return row;
 }
@@ -39,11 +40,11 @@ async function ownItem(db: Db, userId: string, itemId: string): Promise<ItemRow>
  * reconciliation catches up if the send fails). A repeat registration only refreshes the item's state.
  */
 export async function registerItem(
-  deps: ConnectionDeps & { queue: Pick<Queue<EventsQueueMessage>, "send"> },
+  deps: ConnectionDeps & { eventsQueue: Pick<Queue<EventsQueueMessage>, "send"> },
   userId: string,
   itemId: string,
 ): Promise<{ item: ItemDto; created: boolean }> {
-  const existing = await itemRow(deps.db, itemId);
+  const existing = await itemRow(deps, itemId);
   if (existing && existing.userId !== userId) throw itemNotFound();
   let pluggyItem;
   try {
@@ -53,12 +54,12 @@ export async function registerItem(
     throw pluggyErrorToAppError(error, deps.logger);
   }
   if (pluggyItem.clientUserId !== userId) throw itemNotFound();
-  const { owned, created } = await upsertItem(deps.db, pluggyItem, userId);
+  const { owned, created } = await upsertItem(deps, pluggyItem, userId);
   if (!owned) throw itemNotFound();
-  const row = await ownItem(deps.db, userId, itemId);
+  const row = await ownItem(deps, userId, itemId);
   if (created) {
     try {
-      await deps.queue.send({ kind: "item.sync", itemId, reason: "registered" });
+      await deps.eventsQueue.send({ kind: "item.sync", itemId, reason: "registered" });
     } catch (error) {
       deps.logger?.error("could not queue the first sync of a registered item; reconciliation will catch up", {
         item_id: itemId,
@@ -75,7 +76,7 @@ export async function registerItem(
  * already updating) with Pluggy's reason; an item Pluggy no longer has is a 404.
  */
 export async function refreshItem(deps: ConnectionDeps, userId: string, itemId: string): Promise<ItemDto> {
-  await ownItem(deps.db, userId, itemId);
+  await ownItem(deps, userId, itemId);
   let pluggyItem;
   try {
     pluggyItem = await deps.pluggy.updateItem(itemId);
@@ -83,8 +84,8 @@ export async function refreshItem(deps: ConnectionDeps, userId: string, itemId: 
     if (error instanceof PluggyError && error.status === 404) throw itemNotFound();
     throw pluggyErrorToAppError(error, deps.logger);
   }
-  await upsertItem(deps.db, pluggyItem, userId);
-  return serializeItem(await ownItem(deps.db, userId, itemId));
+  await upsertItem(deps, pluggyItem, userId);
+  return serializeItem(await ownItem(deps, userId, itemId));
 }
 
 /**
@@ -93,11 +94,11 @@ export async function refreshItem(deps: ConnectionDeps, userId: string, itemId: 
  * Pluggy fails, nothing local is touched, so the user can retry and never loses data Pluggy still has.
  */
 export async function deleteItem(deps: ConnectionDeps, userId: string, itemId: string): Promise<void> {
-  await ownItem(deps.db, userId, itemId);
+  await ownItem(deps, userId, itemId);
   try {
     await deps.pluggy.deleteItem(itemId);
   } catch (error) {
     if (!(error instanceof PluggyError && error.status === 404)) throw pluggyErrorToAppError(error, deps.logger);
   }
-  await deleteItemData(deps.db, itemId);
+  await deleteItemData(deps, itemId);
 }

@@ -5,6 +5,7 @@ import type { Logger } from "../platform/logger.ts";
 import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { deleteItemData } from "../sync/upserts.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * What keeps an erased user erased. Erasure deletes the items we know at Pluggy and everything local,
@@ -18,7 +19,7 @@ import { deleteItemData } from "../sync/upserts.ts";
  * item belongs to what the user asked us to forget. An item created after the request is a new
  * connection (a new consent) and is allowed. Without a creation time the answer is the safe one: yes.
  */
-export async function erasureCoversItem(db: Db, userId: string, itemCreatedAt: string | null | undefined): Promise<boolean> {
+export async function erasureCoversItem({ catalog: db }: CatalogDeps, userId: string, itemCreatedAt: string | null | undefined): Promise<boolean> {
   const request = await db.select({ requestedAt: erasureRequests.requestedAt }).from(erasureRequests).where(eq(erasureRequests.userId, userId)).get();
   if (!request) return false;
   const created = itemCreatedAt ? Date.parse(itemCreatedAt) : Number.NaN;
@@ -32,13 +33,13 @@ export async function erasureCoversItem(db: Db, userId: string, itemCreatedAt: s
  * the caller's retry (webhook or queue) tries again. The raw webhook bodies about the item are left to
  * the erasure's passes (the item is gone here, and Pluggy's own deliveries about it name only its id).
  */
-export async function forgetErasedItem(deps: { db: Db; pluggy: PluggyApi; logger: Logger }, itemId: string): Promise<void> {
+export async function forgetErasedItem(deps: { catalog: Db; pluggy: PluggyApi; logger: Logger }, itemId: string): Promise<void> {
   try {
     await deps.pluggy.deleteItem(itemId);
   } catch (error) {
     if (!(error instanceof PluggyError && error.status === 404)) throw error;
   }
-  const removed = await deleteItemData(deps.db, itemId);
+  const removed = await deleteItemData(deps, itemId);
   deps.logger.warn("item of an erased user refused: deleted at Pluggy and locally", {
     item_id: itemId,
     accounts: removed.accounts,

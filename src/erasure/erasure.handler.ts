@@ -1,6 +1,5 @@
 import type { z } from "zod";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
+import { withLogger } from "../platform/services.ts";
 import type { HandlerContext } from "../queues/consumer.ts";
 import type { EventsQueueMessage, userEraseMessage } from "../queues/messages.ts";
 import { eraseUser, ERASURE_SWEEP_DELAY_SECONDS } from "./erasure.service.ts";
@@ -15,15 +14,16 @@ export type UserEraseMessage = z.infer<typeof userEraseMessage>;
  */
 export async function handleUserEraseMessage(message: UserEraseMessage, context: HandlerContext): Promise<void> {
   const logger = context.logger.child({ kind: message.kind, user_id: message.userId, sweep: message.sweep === true });
+  const services = withLogger(context.services, logger);
   const result = await eraseUser(
-    { db: createDb(context.env.DB), bucket: context.env.WEBHOOK_ARCHIVE, pluggy: createPluggyClient(context.env, { logger }), logger },
+    services,
     message.userId,
     { sweep: message.sweep === true, itemIds: message.itemIds ?? [] },
   );
   if (message.sweep) return;
   const sweep: EventsQueueMessage = { kind: "user.erase", userId: message.userId, sweep: true, itemIds: result.itemIds.slice(0, 1000) };
   try {
-    await context.env.EVENTS_QUEUE.send(sweep, { delaySeconds: ERASURE_SWEEP_DELAY_SECONDS });
+    await services.eventsQueue.send(sweep, { delaySeconds: ERASURE_SWEEP_DELAY_SECONDS });
   } catch (error) {
     logger.warn("could not queue the erasure's sweep pass", { error: error instanceof Error ? error.message : String(error) });
   }

@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { requireAdmin, requireUser } from "../platform/auth.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { connectionLimit } from "../platform/rate-limit.ts";
@@ -36,12 +35,12 @@ const eraseUserRoute = createRoute({
 
 /** User: `DELETE /api/banking/me/` (mounted under /api/banking). */
 export const erasureRoutes = createRouter().openapi(eraseMeRoute, async (c) => {
-  await requestErasure({ db: createDb(c.env.DB), queue: c.env.EVENTS_QUEUE, logger: c.var.logger }, c.var.user.id);
+  await requestErasure(c.var.services, c.var.user.id);
   return c.json({ data: { status: "queued" as const } }, 202);
 });
 
 /** Admin: `DELETE /api/admin/users/{user_id}/` (mounted under /api/admin). */
 export const erasureAdminRoutes = createRouter().openapi(eraseUserRoute, async (c) => {
-  await requestErasure({ db: createDb(c.env.DB), queue: c.env.EVENTS_QUEUE, logger: c.var.logger }, c.req.valid("param").user_id);
+  await requestErasure(c.var.services, c.req.valid("param").user_id);
   return c.json({ data: { status: "queued" as const } }, 202);
 });

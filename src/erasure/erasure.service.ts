@@ -8,6 +8,7 @@ import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { RetryableError } from "../queues/consumer.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { deleteItemData } from "../sync/upserts.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * Erasure: `DELETE /api/banking/me/` and the admin's `DELETE /api/admin/users/{id}/` record a
@@ -36,8 +37,8 @@ const EVENTS_PER_ROUND = 500;
 const TRANSACTIONS_PER_DELETE = 5000;
 
 export interface ErasureRequestDeps {
-  db: Db;
-  queue: Queue<EventsQueueMessage>;
+  catalog: Db;
+  eventsQueue: Queue<EventsQueueMessage>;
   logger: Logger;
 }
 
@@ -55,7 +56,7 @@ export const ERASURE_REPEAT_WINDOW_MS = 10 * 60_000;
 export async function requestErasure(deps: ErasureRequestDeps, userId: string, now: Date = new Date()): Promise<{ queued: boolean }> {
   const at = now.toISOString();
   const repeatCutoff = new Date(now.getTime() - ERASURE_REPEAT_WINDOW_MS).toISOString();
-  const recorded = await deps.db
+  const recorded = await deps.catalog
     .insert(erasureRequests)
     .values({ userId, status: "queued", requestedAt: at, completedAt: null })
     .onConflictDoUpdate({
@@ -68,9 +69,9 @@ export async function requestErasure(deps: ErasureRequestDeps, userId: string, n
     deps.logger.info("erasure already requested within the last 10 minutes; nothing new queued", { user_id: userId });
     return { queued: false };
   }
-  await incrementCounter(deps.db, ERASURE_METRICS.requested, 1, now);
+  await incrementCounter(deps, ERASURE_METRICS.requested, 1, now);
   try {
-    await deps.queue.send({ kind: "user.erase", userId });
+    await deps.eventsQueue.send({ kind: "user.erase", userId });
   } catch (error) {
     deps.logger.error("could not queue an erasure; the hourly job will", { user_id: userId, error: error instanceof Error ? error.message : String(error) });
   }
@@ -81,21 +82,21 @@ export async function requestErasure(deps: ErasureRequestDeps, userId: string, n
 /** HOURLY_CRON: queues again every erasure still `queued` an hour after it was asked for (a lost send, a dead message). */
 export async function requeueStaleErasures(deps: ErasureRequestDeps, now: Date = new Date(), limit = 100): Promise<number> {
   const cutoff = new Date(now.getTime() - ERASURE_REQUEUE_AFTER_MINUTES * 60_000).toISOString();
-  const rows = await deps.db
+  const rows = await deps.catalog
     .select({ userId: erasureRequests.userId })
     .from(erasureRequests)
     .where(and(eq(erasureRequests.status, "queued"), lt(erasureRequests.requestedAt, cutoff)))
     .orderBy(asc(erasureRequests.requestedAt))
     .limit(limit);
   for (const part of chunk(rows, 100)) {
-    await deps.queue.sendBatch(part.map((row) => ({ body: { kind: "user.erase", userId: row.userId } satisfies EventsQueueMessage })));
+    await deps.eventsQueue.sendBatch(part.map((row) => ({ body: { kind: "user.erase", userId: row.userId } satisfies EventsQueueMessage })));
   }
   if (rows.length > 0) deps.logger.warn("erasures still queued after an hour were queued again", { count: rows.length });
   return rows.length;
 }
 
 export interface ErasureDeps {
-  db: Db;
+  catalog: Db;
   bucket: R2Bucket;
   pluggy: PluggyApi;
   logger: Logger;
@@ -134,7 +135,7 @@ export interface ErasureResult {
  * touching a connection the user made after asking. Safe to run any number of times.
  */
 export async function eraseUser(deps: ErasureDeps, userId: string, options: ErasureOptions = {}): Promise<ErasureResult> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const now = options.now ?? new Date();
   const logger = deps.logger.child({ user_id: userId, sweep: options.sweep === true });
   const request = await db.select().from(erasureRequests).where(eq(erasureRequests.userId, userId)).get();
@@ -150,7 +151,7 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
     items: 0,
   };
 
-  const local = await localItemIds(db, userId, options.sweep ? requestedAt : undefined);
+  const local = await localItemIds({ catalog: db }, userId, options.sweep ? requestedAt : undefined);
   const known = new Set([...local, ...(options.itemIds ?? [])]);
   const attributed = await itemsAttributedByWebhooks(deps, userId, requestedAt, known);
   const scope = [...new Set([...known, ...attributed])];
@@ -164,20 +165,20 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
 
   if (options.sweep) {
     for (const itemId of scope) {
-      const removed = await deleteItemData(db, itemId);
+      const removed = await deleteItemData({ catalog: db }, itemId);
       result.items += removed.item ? 1 : 0;
       result.accounts += removed.accounts;
       result.transactions += removed.transactions;
     }
   } else {
-    await eraseLocalData(db, userId, result);
+    await eraseLocalData({ catalog: db }, userId, result);
     const at = now.toISOString();
     await db.batch([
       db
         .insert(erasureRequests)
         .values({ userId, status: "done", requestedAt, completedAt: at })
         .onConflictDoUpdate({ target: erasureRequests.userId, set: { status: "done", completedAt: at } }),
-      counterIncrement(db, ERASURE_METRICS.completed, 1, now),
+      counterIncrement({ catalog: db }, ERASURE_METRICS.completed, 1, now),
     ]);
   }
   logger.info(options.sweep ? "erasure sweep done" : "user erased", {
@@ -200,7 +201,7 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
  * (in case an item row went first). With `createdUpTo` (the sweep) only items Pluggy created up to that
  * instant: a connection made after the request is a new consent, not something to erase.
  */
-async function localItemIds(db: Db, userId: string, createdUpTo: string | undefined): Promise<string[]> {
+async function localItemIds({ catalog: db }: CatalogDeps, userId: string, createdUpTo: string | undefined): Promise<string[]> {
   if (createdUpTo !== undefined) {
     const rows = await db
       .select({ id: items.id, createdAt: items.pluggyCreatedAt })
@@ -227,7 +228,7 @@ async function localItemIds(db: Db, userId: string, createdUpTo: string | undefi
  * most MAX_ATTRIBUTION_LOOKUPS items per pass, oldest first.
  */
 async function itemsAttributedByWebhooks(deps: ErasureDeps, userId: string, requestedAt: string, known: ReadonlySet<string>): Promise<string[]> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const since = new Date(Date.parse(requestedAt) - ATTRIBUTION_LOOKBACK_MS).toISOString();
   const firstSeen = min(webhookEvents.receivedAt);
   const rows = await db
@@ -292,7 +293,7 @@ async function deleteAtPluggy(deps: ErasureDeps, itemId: string, result: Erasure
  * of the items, and those without an item whose body mentions the user id or one of the items.
  */
 async function eraseWebhookEvents(deps: ErasureDeps, userId: string, itemIds: readonly string[]): Promise<{ rows: number; bodies: number }> {
-  const { db, bucket } = deps;
+  const { catalog: db, bucket } = deps;
   const totals = { rows: 0, bodies: 0 };
   const remove = async (rows: { eventId: string; r2Key: string; payloadPurgedAt: string | null }[]) => {
     const keys = [...new Set(rows.filter((row) => row.payloadPurgedAt === null).map((row) => row.r2Key))];
@@ -344,7 +345,7 @@ async function eraseWebhookEvents(deps: ErasureDeps, userId: string, itemIds: re
 }
 
 /** Pass one's D1 erasure: jobs, then transactions in bounded chunks, then accounts and items last. */
-async function eraseLocalData(db: Db, userId: string, result: ErasureResult): Promise<void> {
+async function eraseLocalData({ catalog: db }: CatalogDeps, userId: string, result: ErasureResult): Promise<void> {
   const userTransactions = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId));
   const [byUser, byTransaction] = await db.batch([
     db.delete(categorySyncJobs).where(eq(categorySyncJobs.userId, userId)),

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import { createDb, type Db } from "../db/client.ts";
 import { AppError } from "./errors.ts";
-import type { AppBindings } from "./env.ts";
+import type { AppEnv } from "./env.ts";
+import { onD1Session } from "./services.ts";
 
 /** Request and response header carrying a D1 session bookmark (read-your-writes across requests). */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
@@ -57,22 +57,17 @@ export interface D1SessionOptions {
   constraint?: D1SessionConstraint;
 }
 
-/** The variables a D1 session middleware adds to the route's context. */
-export interface D1SessionVariables {
-  /** drizzle over the request's D1 session: hand it to services as their `db`. */
-  db: Db;
-}
-
 /**
  * Runs the route on one D1 session (the Sessions API, so reads may be served by a replica) and hands
  * the session's bookmark back in `X-D1-Bookmark`. A client that sends that bookmark back reads at least
  * what it saw or wrote before, whichever replica answers. A malformed bookmark is a 400 naming the
  * header, never a silent fall-back to an unconstrained read. Route-level: `middleware: [requireUser,
- * d1Session()] as const`, then `c.var.db`.
+ * d1Session()] as const`, then `c.var.services.catalog` is on the session (the app-level `services`
+ * middleware must run first).
  */
 export function d1Session(options: D1SessionOptions = {}) {
   const constraint = options.constraint ?? "first-unconstrained";
-  return createMiddleware<{ Bindings: AppBindings; Variables: D1SessionVariables }>(async (c, next) => {
+  return createMiddleware<AppEnv>(async (c, next) => {
     // An empty header is "no bookmark yet" (clients often send `bookmark ?? ""`), not an error.
     const incoming = c.req.header(BOOKMARK_HEADER)?.trim() || undefined;
     if (incoming !== undefined && !BOOKMARK.test(incoming)) {
@@ -81,7 +76,7 @@ export function d1Session(options: D1SessionOptions = {}) {
       });
     }
     const session = c.env.DB.withSession(incoming ?? constraint);
-    c.set("db", createDb(session));
+    c.set("services", onD1Session(c.var.services, session));
     await next();
     const bookmark = session.getBookmark() ?? incoming;
     // c.header (not c.res.headers.set): it copies a finalized response whose headers are immutable.

@@ -1,6 +1,6 @@
 import { and, gte, inArray, lt, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
 import { metricCounters } from "../db/schema.ts";
+import type { CatalogDeps } from "./services.ts";
 
 /*
  * Operational counters in D1 (`metric_counters`), bucketed by the hour. Cheap to write (one upsert),
@@ -39,7 +39,7 @@ function floorTo(at: Date, granularity: Granularity): Date {
  * The statement that adds `n` to a counter's current hourly bucket. Returned unexecuted so callers can
  * put it in the same `db.batch()` as the state change it counts (the count then cannot drift from it).
  */
-export function counterIncrement(db: Db, name: string, n = 1, at: Date = new Date()) {
+export function counterIncrement({ catalog: db }: CatalogDeps, name: string, n = 1, at: Date = new Date()) {
   return db
     .insert(metricCounters)
     .values({ bucket: hourBucket(at), name, count: n })
@@ -47,9 +47,9 @@ export function counterIncrement(db: Db, name: string, n = 1, at: Date = new Dat
 }
 
 /** Adds `n` (default 1) to counter `name` in the hourly bucket of `at` (default now). */
-export async function incrementCounter(db: Db, name: string, n = 1, at: Date = new Date()): Promise<void> {
+export async function incrementCounter({ catalog: db }: CatalogDeps, name: string, n = 1, at: Date = new Date()): Promise<void> {
   if (n === 0) return;
-  await counterIncrement(db, name, n, at);
+  await counterIncrement({ catalog: db }, name, n, at);
 }
 
 export interface MetricRange {
@@ -78,7 +78,7 @@ export function windowRange(window: MetricWindow, now: Date = new Date()): Metri
 }
 
 /** Sums each named counter over `[from, to)`; names never counted come back as 0. */
-export async function sumCounters(db: Db, names: readonly string[], from: Date, to: Date): Promise<Record<string, number>> {
+export async function sumCounters({ catalog: db }: CatalogDeps, names: readonly string[], from: Date, to: Date): Promise<Record<string, number>> {
   const totals: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
   if (names.length === 0) return totals;
   const rows = await db
@@ -99,7 +99,7 @@ export interface SeriesPoint {
  * Every bucket of the range (zero-filled) with each named counter's sum in it; hourly rows are rolled
  * up into days for a daily range.
  */
-export async function counterSeries(db: Db, names: readonly string[], range: MetricRange): Promise<SeriesPoint[]> {
+export async function counterSeries({ catalog: db }: CatalogDeps, names: readonly string[], range: MetricRange): Promise<SeriesPoint[]> {
   const points = new Map<string, Record<string, number>>(
     range.buckets.map((bucket) => [bucket, Object.fromEntries(names.map((name) => [name, 0]))]),
   );

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { backoffSeconds, QUEUE_BACKOFF, type BackoffOptions } from "../platform/backoff.ts";
-import type { AppBindings } from "../platform/env.ts";
 import type { Logger } from "../platform/logger.ts";
+import { withLogger, type Services } from "../platform/services.ts";
 
 /** Thrown by a handler to ask for a retry, optionally no sooner than `minDelaySeconds` (e.g. a 429's reset). */
 export class RetryableError extends Error {
@@ -14,7 +14,8 @@ export class RetryableError extends Error {
 }
 
 export interface HandlerContext {
-  env: AppBindings;
+  /** The batch's services (built once per batch), logging through this message's logger. */
+  services: Services;
   /** Delivery attempt, starting at 1. */
   attempts: number;
   logger: Logger;
@@ -36,15 +37,13 @@ export async function consumeBatch<T>(
   batch: MessageBatch<unknown>,
   schema: z.ZodType<T>,
   handle: (body: T, context: HandlerContext) => Promise<void>,
-  env: AppBindings,
-  ctx: ExecutionContext,
-  logger: Logger,
+  services: Services,
   backoff: BackoffOptions = QUEUE_BACKOFF,
   concurrent?: (body: T) => boolean,
 ): Promise<void> {
   const run = async (message: Message<unknown>, body: T, log: Logger) => {
     try {
-      await handle(body, { env, attempts: message.attempts, logger: log, waitUntil: (p) => ctx.waitUntil(p) });
+      await handle(body, { services: withLogger(services, log), attempts: message.attempts, logger: log, waitUntil: (p) => services.waitUntil(p) });
       message.ack();
     } catch (error) {
       const floor = error instanceof RetryableError ? error.minDelaySeconds : 0;
@@ -59,7 +58,7 @@ export async function consumeBatch<T>(
   const inOrder: Array<() => Promise<void>> = [];
   const atOnce: Array<Promise<void>> = [];
   for (const message of batch.messages) {
-    const log = logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
+    const log = services.logger.child({ queue: batch.queue, message_id: message.id, attempts: message.attempts });
     const parsed = schema.safeParse(message.body);
     if (!parsed.success) {
       log.error("queue message does not match its schema; dropped", { issues: parsed.error.issues.slice(0, 5) });

@@ -1,6 +1,7 @@
 import { backoffFromVars } from "../platform/backoff.ts";
 import { createLogger } from "../platform/logger.ts";
 import type { AppBindings } from "../platform/env.ts";
+import { servicesFor } from "../platform/services.ts";
 import { consumeBatch, type MessageHandler } from "./consumer.ts";
 import {
   categorySyncMessage,
@@ -49,19 +50,20 @@ function route<M extends { kind: string }>(handlers: Partial<Handlers<M>>): Mess
 /** The Worker's `queue` entry point: picks the schema and handlers by queue name. */
 export async function dispatchQueueBatch(batch: MessageBatch<unknown>, env: AppBindings, ctx: ExecutionContext): Promise<void> {
   const logger = createLogger({ queue: batch.queue });
+  const services = servicesFor(env, ctx, { logger });
   if (QUEUE_KIND.events.test(batch.queue)) {
     const backoff = backoffFromVars(env.EVENTS_QUEUE_RETRY_BASE_SECONDS, env.EVENTS_QUEUE_RETRY_CAP_SECONDS);
-    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), env, ctx, logger, backoff, isConcurrentEvent);
+    return consumeBatch(batch, eventsQueueMessage, route(eventHandlers), services, backoff, isConcurrentEvent);
   }
   if (QUEUE_KIND.eventsDlq.test(batch.queue)) {
-    return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), env, ctx, logger);
+    return consumeBatch(batch, eventsQueueMessage, route(deadEventHandlers), services);
   }
   if (QUEUE_KIND.categorySync.test(batch.queue)) {
     // Jobs are independent and versioned (a stale message is a no-op), so a batch is handled concurrently.
-    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), env, ctx, logger, categorySyncBackoff(env), () => true);
+    return consumeBatch(batch, categorySyncMessage, route(categorySyncHandlers), services, categorySyncBackoff(env), () => true);
   }
   if (QUEUE_KIND.categorySyncDlq.test(batch.queue)) {
-    return consumeBatch(batch, categorySyncMessage, route(deadCategorySyncHandlers), env, ctx, logger);
+    return consumeBatch(batch, categorySyncMessage, route(deadCategorySyncHandlers), services);
   }
   logger.error("batch from an unknown queue; retrying later");
   batch.retryAll({ delaySeconds: 60 });

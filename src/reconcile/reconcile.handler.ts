@@ -1,9 +1,8 @@
 import type { z } from "zod";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { RetryableError, type HandlerContext } from "../queues/consumer.ts";
 import type { itemReconcileMessage } from "../queues/messages.ts";
+import { withLogger } from "../platform/services.ts";
 import { reconcileItem } from "./reconcile.service.ts";
 
 export type ItemReconcileMessage = z.infer<typeof itemReconcileMessage>;
@@ -16,10 +15,8 @@ export type ItemReconcileMessage = z.infer<typeof itemReconcileMessage>;
  */
 export async function handleItemReconcileMessage(message: ItemReconcileMessage, context: HandlerContext): Promise<void> {
   const logger = context.logger.child({ kind: message.kind, item_id: message.itemId, trigger: message.trigger });
-  const db = createDb(context.env.DB);
-  const pluggy = createPluggyClient(context.env, { logger });
   try {
-    await reconcileItem({ db, pluggy, logger }, message.itemId);
+    await reconcileItem(withLogger(context.services, logger), message.itemId);
   } catch (error) {
     if (!(error instanceof PluggyError)) throw error;
     if (error.transient) {

@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
 import { reconcileBody, reconcileQueuedSchema } from "./reconcile.schemas.ts";
@@ -32,7 +31,7 @@ const reconcileRoute = createRoute({
 export const reconcileAdminRoutes = createRouter().openapi(reconcileRoute, async (c) => {
   const body: { item_id?: string | undefined } | undefined = c.req.valid("json");
   const queued = await queueReconciliation(
-    { db: createDb(c.env.DB), queue: c.env.EVENTS_QUEUE, logger: c.var.logger },
+    c.var.services,
     { trigger: "admin", itemId: body?.item_id },
   );
   return c.json({ data: { queued } }, 202);

@@ -11,6 +11,7 @@ import type { EventsQueueMessage } from "../queues/messages.ts";
 import { createCategoryLookup, type CategoryLookup } from "../sync/category-lookup.ts";
 import { fetchItemOrGone, findLocalItem, resolveOwner, type SyncDeps } from "../sync/item-sync.service.ts";
 import { deleteItemData, deleteTransactionsByPluggyIds, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef, type TransactionOwner } from "../sync/upserts.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * Reconciliation: brings a local item, its accounts and transactions back in
@@ -115,22 +116,22 @@ export async function reconcileItem(deps: SyncDeps, itemId: string, options: Rec
     });
     return result;
   } finally {
-    if (options.recordMetrics !== false) await recordReconcileCounts(deps.db, result, completed, new Date());
+    if (options.recordMetrics !== false) await recordReconcileCounts(deps, result, completed, new Date());
   }
 }
 
 async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: string, started: Date, options: ReconcileOptions): Promise<void> {
-  const { db, pluggy, logger } = deps;
-  const local = await findLocalItem(db, itemId);
+  const { catalog: db, pluggy, logger } = deps;
+  const local = await findLocalItem({ catalog: db }, itemId);
   if (!local) {
     result.outcome = "unknown";
     return;
   }
   result.watermark = local.transactionsWatermark;
 
-  const item = await fetchItemOrGone(pluggy, itemId);
+  const item = await fetchItemOrGone(deps, itemId);
   if (!item) {
-    const removed = await deleteItemData(db, itemId);
+    const removed = await deleteItemData({ catalog: db }, itemId);
     result.removed += (removed.item ? 1 : 0) + removed.accounts + removed.transactions;
     result.outcome = "removed";
     result.watermark = null;
@@ -142,7 +143,7 @@ async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: st
     result.outcome = "skipped";
     return;
   }
-  if (await erasureCoversItem(db, owner.userId, item.createdAt)) {
+  if (await erasureCoversItem({ catalog: db }, owner.userId, item.createdAt)) {
     await forgetErasedItem(deps, itemId);
     result.outcome = "erased";
     return;
@@ -152,7 +153,7 @@ async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: st
   // is how an account or item that really changed is told from one the upsert left alone.
   const stamp = started.toISOString();
   const userId = owner.userId;
-  await upsertItem(db, item, userId, stamp);
+  await upsertItem({ catalog: db }, item, userId, stamp);
   const itemRow = await db.select({ updatedAt: items.updatedAt }).from(items).where(eq(items.id, itemId)).get();
   if (itemRow?.updatedAt === stamp) result.updated++;
 
@@ -169,7 +170,7 @@ async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: st
   result.comparedDeletions = !UNSETTLED_STATUSES.has(item.status);
   if (!result.comparedDeletions) logger.info("item is mid-update at Pluggy; deletions wait for a later run", { status: item.status });
 
-  const lookup = createCategoryLookup(db);
+  const lookup = createCategoryLookup({ catalog: db });
   let maxCreatedAt: string | null = null;
   for (const pluggyAccountId of new Set(pluggyAccounts.map((a) => a.id))) {
     const localAccount = accountMap.get(pluggyAccountId);
@@ -184,7 +185,7 @@ async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: st
       maxCreatedAt = later(maxCreatedAt, recentRead);
     }
     if (result.comparedDeletions) {
-      result.removed += await removeVanished(db, { itemId, accountId: localAccount.id }, windowStart, stamp, seen);
+      result.removed += await removeVanished({ catalog: db }, { itemId, accountId: localAccount.id }, windowStart, stamp, seen);
     }
   }
 
@@ -212,8 +213,8 @@ async function reconcileAccounts(
   pluggyAccounts: readonly PluggyAccount[],
   stamp: string,
 ): Promise<Map<string, LocalAccountRef>> {
-  const { db } = deps;
-  const map = await upsertAccounts(db, owner, pluggyAccounts, stamp);
+  const { catalog: db } = deps;
+  const map = await upsertAccounts({ catalog: db }, owner, pluggyAccounts, stamp);
   const rows = await db
     .select({ id: accounts.id, pluggyId: accounts.pluggyId, createdAt: accounts.createdAt, updatedAt: accounts.updatedAt })
     .from(accounts)
@@ -260,7 +261,7 @@ async function readAndUpsert(
     const fresh = page.filter((t) => !seen.has(t.id));
     for (const t of page) seen.add(t.id);
     if (fresh.length === 0) continue;
-    const counts = await upsertTransactions(deps.db, owner, fresh, lookup);
+    const counts = await upsertTransactions(deps, owner, fresh, lookup);
     result.added += counts.added;
     result.updated += counts.updated;
     if (counts.maxCreatedAt && (maxCreatedAt === null || counts.maxCreatedAt > maxCreatedAt)) maxCreatedAt = counts.maxCreatedAt;
@@ -278,7 +279,7 @@ function later(a: string | null, b: string | null): string | null {
  * Removes the account's local rows booked inside the window that Pluggy did not return. Only rows
  * stored before this run began: a row written meanwhile (by this run or a webhook) is never a candidate.
  */
-async function removeVanished(db: Db, scope: { itemId: string; accountId: string }, windowStart: string, stamp: string, seen: ReadonlySet<string>): Promise<number> {
+async function removeVanished({ catalog: db }: CatalogDeps, scope: { itemId: string; accountId: string }, windowStart: string, stamp: string, seen: ReadonlySet<string>): Promise<number> {
   const rows = await db
     .select({ pluggyId: transactions.pluggyId })
     .from(transactions)
@@ -293,16 +294,16 @@ async function removeVanished(db: Db, scope: { itemId: string; accountId: string
     );
   const vanished = rows.flatMap((row) => (row.pluggyId !== null && !seen.has(row.pluggyId) ? [row.pluggyId] : []));
   if (vanished.length === 0) return 0;
-  return deleteTransactionsByPluggyIds(db, vanished, { itemId: scope.itemId });
+  return deleteTransactionsByPluggyIds({ catalog: db }, vanished, { itemId: scope.itemId });
 }
 
 /** Adds one item's counts to metric_counters (one batch); `items` only when the item finished. */
-export async function recordReconcileCounts(db: Db, counts: ReconcileCounts, completed: boolean, at: Date): Promise<void> {
+export async function recordReconcileCounts({ catalog: db }: CatalogDeps, counts: ReconcileCounts, completed: boolean, at: Date): Promise<void> {
   const statements = [
-    ...(completed ? [counterIncrement(db, RECONCILE_METRICS.items, 1, at)] : []),
-    ...(counts.added > 0 ? [counterIncrement(db, RECONCILE_METRICS.added, counts.added, at)] : []),
-    ...(counts.updated > 0 ? [counterIncrement(db, RECONCILE_METRICS.updated, counts.updated, at)] : []),
-    ...(counts.removed > 0 ? [counterIncrement(db, RECONCILE_METRICS.removed, counts.removed, at)] : []),
+    ...(completed ? [counterIncrement({ catalog: db }, RECONCILE_METRICS.items, 1, at)] : []),
+    ...(counts.added > 0 ? [counterIncrement({ catalog: db }, RECONCILE_METRICS.added, counts.added, at)] : []),
+    ...(counts.updated > 0 ? [counterIncrement({ catalog: db }, RECONCILE_METRICS.updated, counts.updated, at)] : []),
+    ...(counts.removed > 0 ? [counterIncrement({ catalog: db }, RECONCILE_METRICS.removed, counts.removed, at)] : []),
   ];
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
@@ -312,8 +313,8 @@ export async function recordReconcileCounts(db: Db, counts: ReconcileCounts, com
 // Fan-out
 
 export interface FanOutDeps {
-  db: Db;
-  queue: Queue<EventsQueueMessage>;
+  catalog: Db;
+  eventsQueue: Queue<EventsQueueMessage>;
   logger: Logger;
 }
 
@@ -338,7 +339,7 @@ export interface FanOutRequest {
  * hour so Pluggy's per-minute limits see a trickle. Returns how many were queued.
  */
 export async function queueReconciliation(deps: FanOutDeps, request: FanOutRequest): Promise<number> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const now = request.now ?? new Date();
   let itemIds: string[];
   if (request.itemId !== undefined) {
@@ -371,8 +372,8 @@ export async function queueReconciliation(deps: FanOutDeps, request: FanOutReque
     body: { kind: "item.reconcile", itemId, trigger: request.trigger } satisfies EventsQueueMessage,
     ...(spread > 0 && itemIds.length > 1 ? { delaySeconds: Math.floor((index * spread) / itemIds.length) } : {}),
   }));
-  for (const part of chunk(messages, MESSAGES_PER_SEND)) await deps.queue.sendBatch(part);
-  await counterIncrement(db, RECONCILE_METRICS.runs, 1, now);
+  for (const part of chunk(messages, MESSAGES_PER_SEND)) await deps.eventsQueue.sendBatch(part);
+  await counterIncrement({ catalog: db }, RECONCILE_METRICS.runs, 1, now);
   deps.logger.info("reconciliation queued", { trigger: request.trigger, item_id: request.itemId ?? null, queued: itemIds.length });
   return itemIds.length;
 }

@@ -134,13 +134,13 @@ function isHandled(event: string): boolean {
 const GONE_NOTE = "Pluggy no longer has the item (GET /items/{id} answered 404): its local data was removed";
 
 async function removeItem(deps: SyncDeps, itemId: string, why: string): Promise<void> {
-  const removed = await deleteItemData(deps.db, itemId);
+  const removed = await deleteItemData(deps, itemId);
   deps.logger.info("item data removed", { why, item_removed: removed.item, accounts: removed.accounts, transactions: removed.transactions });
 }
 
 /** item/deleted: the local data goes only once Pluggy confirms, with a 404, that the item is gone. */
 async function onItemDeleted(deps: SyncDeps, itemId: string): Promise<WebhookProcessResult> {
-  const item = await fetchItemOrGone(deps.pluggy, itemId);
+  const item = await fetchItemOrGone(deps, itemId);
   if (item) {
     deps.logger.warn("item/deleted not confirmed: Pluggy still has the item; nothing removed", { status: item.status });
     return ignored(`deletion not confirmed: GET /items/{id} still answers the item (status ${item.status}); nothing was removed`);
@@ -169,22 +169,22 @@ async function runItemSync(deps: SyncDeps, itemId: string): Promise<WebhookProce
 
 /** item/error, item/waiting_user_*, item/login_succeeded: copy status, execution status and error. */
 async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<WebhookProcessResult> {
-  const item = await fetchItemOrGone(deps.pluggy, itemId);
+  const item = await fetchItemOrGone(deps, itemId);
   if (!item) {
     await removeItem(deps, itemId, "GET /items answered 404");
     return processed(GONE_NOTE);
   }
-  const local = await findLocalItem(deps.db, itemId);
+  const local = await findLocalItem(deps, itemId);
   const owner = resolveOwner(item, local);
   if ("problem" in owner) {
     deps.logger.warn(`item status not recorded: ${owner.problem}`, { pluggy_client_user_id: item.clientUserId ?? null, local_user_id: local?.userId ?? null });
     return ignored(OWNER_PROBLEMS[owner.problem]);
   }
-  if (await erasureCoversItem(deps.db, owner.userId, item.createdAt)) {
+  if (await erasureCoversItem(deps, owner.userId, item.createdAt)) {
     await forgetErasedItem(deps, itemId);
     return ignored(OWNER_PROBLEMS.erased);
   }
-  await upsertItem(deps.db, item, owner.userId);
+  await upsertItem(deps, item, owner.userId);
   deps.logger.info("item status refreshed", { status: item.status, execution_status: item.executionStatus ?? null, error_code: item.error?.code ?? null });
   return processed();
 }
@@ -194,13 +194,13 @@ async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<Webhoo
  * appeared after our last sync).
  */
 async function accountsFor(deps: SyncDeps, owner: { userId: string; itemId: string }, needed: readonly string[]): Promise<Map<string, LocalAccountRef>> {
-  const local = await localAccountsOf(deps.db, owner.itemId);
+  const local = await localAccountsOf(deps, owner.itemId);
   if (needed.every((id) => local.has(id))) return local;
-  return upsertAccounts(deps.db, owner, await deps.pluggy.listAccounts(owner.itemId));
+  return upsertAccounts(deps, owner, await deps.pluggy.listAccounts(owner.itemId));
 }
 
 async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
-  const local = await findLocalItem(deps.db, itemId);
+  const local = await findLocalItem(deps, itemId);
   if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // first sight: a full sync covers these rows
   const given = payload["transactionsCreatedAtFrom"];
   const createdAtFrom = createdAtFromOf(given);
@@ -224,7 +224,7 @@ async function onTransactionsUpdated(deps: SyncDeps, itemId: string, payload: We
     deps.logger.warn("transactions/updated without transactionIds; ignored");
     return ignored("no transactionIds list: transactions/updated names the transactions to re-read");
   }
-  const local = await findLocalItem(deps.db, itemId);
+  const local = await findLocalItem(deps, itemId);
   if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // arrived before item/created
   const owner = { userId: local.userId, itemId };
   const { ids } = listed;
@@ -250,7 +250,7 @@ async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: We
     deps.logger.warn("transactions/deleted without transactionIds; ignored");
     return ignored("no transactionIds list: transactions/deleted names the transactions to remove");
   }
-  const held = await heldTransactionAccounts(deps.db, itemId, listed.ids);
+  const held = await heldTransactionAccounts(deps, itemId, listed.ids);
   const byAccount = new Map<string, string[]>();
   for (const [transactionId, accountId] of held) {
     const ids = byAccount.get(accountId);
@@ -268,7 +268,7 @@ async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: We
   }
   const gone = [...held.keys()].filter((id) => !stillListed.has(id));
   const kept = held.size - gone.length;
-  const removed = gone.length > 0 ? await deleteTransactionsByPluggyIds(deps.db, gone, { itemId }) : 0;
+  const removed = gone.length > 0 ? await deleteTransactionsByPluggyIds(deps, gone, { itemId }) : 0;
   deps.logger.info("transactions removed", { listed: listed.ids.length, held: held.size, removed, kept_still_at_pluggy: kept });
   if (kept > 0 && gone.length === 0) {
     return ignored(`deletion not confirmed: Pluggy still lists all ${kept} of the listed transactions held here; nothing was removed`);
@@ -282,11 +282,11 @@ async function readAndUpsert(
   owner: { userId: string; itemId: string; accounts: ReadonlyMap<string, LocalAccountRef> },
   queries: TransactionQuery[],
 ): Promise<{ added: number; updated: number; skipped: number }> {
-  const lookup = createCategoryLookup(deps.db);
+  const lookup = createCategoryLookup(deps);
   const totals = { added: 0, updated: 0, skipped: 0 };
   for (const query of queries) {
     for await (const page of deps.pluggy.iterateTransactions(query)) {
-      const counts = await upsertTransactions(deps.db, owner, page, lookup);
+      const counts = await upsertTransactions(deps, owner, page, lookup);
       totals.added += counts.added;
       totals.updated += counts.updated;
       totals.skipped += counts.skipped;

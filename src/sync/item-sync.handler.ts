@@ -1,9 +1,8 @@
 import type { z } from "zod";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { RetryableError, type HandlerContext } from "../queues/consumer.ts";
 import type { itemSyncMessage } from "../queues/messages.ts";
+import { withLogger } from "../platform/services.ts";
 import { syncItem } from "./item-sync.service.ts";
 
 export type ItemSyncMessage = z.infer<typeof itemSyncMessage>;
@@ -16,10 +15,8 @@ export type ItemSyncMessage = z.infer<typeof itemSyncMessage>;
  */
 export async function handleItemSyncMessage(message: ItemSyncMessage, context: HandlerContext): Promise<void> {
   const logger = context.logger.child({ kind: message.kind, item_id: message.itemId, reason: message.reason });
-  const db = createDb(context.env.DB);
-  const pluggy = createPluggyClient(context.env, { logger });
   try {
-    const result = await syncItem({ db, pluggy, logger }, message.itemId);
+    const result = await syncItem(withLogger(context.services, logger), message.itemId);
     if (result.outcome !== "synced") logger.warn(`item sync did nothing: ${result.outcome}`, { outcome: result.outcome });
   } catch (error) {
     if (!(error instanceof PluggyError)) throw error;

@@ -9,10 +9,11 @@ import type { PluggyItem } from "../pluggy/pluggy.schemas.ts";
 import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
 import { createCategoryLookup, type CategoryLookup } from "./category-lookup.ts";
 import { upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
 
 /** What every sync service needs: plain dependencies, no Hono. */
 export interface SyncDeps {
-  db: Db;
+  catalog: Db;
   pluggy: PluggyApi;
   logger: Logger;
 }
@@ -53,12 +54,12 @@ export interface ItemSyncResult extends ItemSyncCounts {
 const DEFAULT_OVERLAP_MINUTES = 60;
 
 /** Local item row, or undefined. */
-export async function findLocalItem(db: Db, itemId: string): Promise<ItemRow | undefined> {
+export async function findLocalItem({ catalog: db }: CatalogDeps, itemId: string): Promise<ItemRow | undefined> {
   return db.select().from(items).where(eq(items.id, itemId)).get();
 }
 
 /** GET /items/{id}, with Pluggy's 404 as `undefined` (the item is gone); other errors propagate. */
-export async function fetchItemOrGone(pluggy: PluggyApi, itemId: string): Promise<PluggyItem | undefined> {
+export async function fetchItemOrGone({ pluggy }: Pick<Services, "pluggy">, itemId: string): Promise<PluggyItem | undefined> {
   try {
     return await pluggy.getItem(itemId);
   } catch (error) {
@@ -87,12 +88,12 @@ export function resolveOwner(item: PluggyItem, local: Pick<ItemRow, "userId"> | 
  * except a 404 on the item, which is reported as `gone`.
  */
 export async function syncItem(deps: SyncDeps, itemId: string, options: SyncItemOptions = {}): Promise<ItemSyncResult> {
-  const { db, pluggy } = deps;
+  const { catalog: db, pluggy } = deps;
   const logger = deps.logger.child({ item_id: itemId });
   const result: ItemSyncResult = { itemId, outcome: "synced", mode: "none", userId: null, watermark: null, accounts: 0, added: 0, updated: 0, removed: 0, skipped: 0 };
 
-  const item = await fetchItemOrGone(pluggy, itemId);
-  const local = await findLocalItem(db, itemId);
+  const item = await fetchItemOrGone({ pluggy }, itemId);
+  const local = await findLocalItem({ catalog: db }, itemId);
   result.watermark = local?.transactionsWatermark ?? null;
   if (!item) {
     logger.warn("item sync: Pluggy no longer has this item", { known_locally: local !== undefined });
@@ -110,15 +111,15 @@ export async function syncItem(deps: SyncDeps, itemId: string, options: SyncItem
   }
   const userId = owner.userId;
   result.userId = userId;
-  if (await erasureCoversItem(db, userId, item.createdAt)) {
+  if (await erasureCoversItem({ catalog: db }, userId, item.createdAt)) {
     await forgetErasedItem(deps, itemId);
     return { ...result, outcome: "erased" };
   }
 
   const now = nowIso();
-  await upsertItem(db, item, userId, now);
+  await upsertItem({ catalog: db }, item, userId, now);
   const pluggyAccounts = await pluggy.listAccounts(itemId);
-  const accountMap = await upsertAccounts(db, { userId, itemId }, pluggyAccounts, now);
+  const accountMap = await upsertAccounts({ catalog: db }, { userId, itemId }, pluggyAccounts, now);
   result.accounts = pluggyAccounts.length;
 
   const watermark = local?.transactionsWatermark ?? null;
@@ -126,7 +127,7 @@ export async function syncItem(deps: SyncDeps, itemId: string, options: SyncItem
   result.mode = full ? "full" : "incremental";
   const createdAtFrom = full || watermark === null ? undefined : minusMinutes(watermark, options.overlapMinutes ?? DEFAULT_OVERLAP_MINUTES);
 
-  const lookup = createCategoryLookup(db);
+  const lookup = createCategoryLookup({ catalog: db });
   let maxCreatedAt: string | null = null;
   // Only accounts Pluggy lists today: a local account it dropped has nothing to read.
   for (const pluggyAccountId of new Set(pluggyAccounts.map((a) => a.id))) {
@@ -137,7 +138,7 @@ export async function syncItem(deps: SyncDeps, itemId: string, options: SyncItem
     if (counts.maxCreatedAt && (maxCreatedAt === null || counts.maxCreatedAt > maxCreatedAt)) maxCreatedAt = counts.maxCreatedAt;
   }
 
-  result.watermark = maxCreatedAt ? await advanceWatermark(db, itemId, maxCreatedAt) : watermark;
+  result.watermark = maxCreatedAt ? await advanceWatermark({ catalog: db }, itemId, maxCreatedAt) : watermark;
   logger.info("item synced", {
     mode: result.mode,
     accounts: result.accounts,
@@ -160,7 +161,7 @@ async function syncAccountTransactions(
   const totals = { added: 0, updated: 0, skipped: 0, maxCreatedAt: null as string | null };
   const query = createdAtFrom ? { accountId: pluggyAccountId, createdAtFrom } : { accountId: pluggyAccountId };
   for await (const page of deps.pluggy.iterateTransactions(query)) {
-    const counts = await upsertTransactions(deps.db, owner, page, lookup);
+    const counts = await upsertTransactions(deps, owner, page, lookup);
     totals.added += counts.added;
     totals.updated += counts.updated;
     totals.skipped += counts.skipped;
@@ -173,7 +174,7 @@ async function syncAccountTransactions(
  * Moves the item's watermark to `candidate` unless it is already later (two syncs racing can only move
  * it forward). Returns the stored value.
  */
-async function advanceWatermark(db: Db, itemId: string, candidate: string): Promise<string | null> {
+async function advanceWatermark({ catalog: db }: CatalogDeps, itemId: string, candidate: string): Promise<string | null> {
   const row = await db
     .update(items)
     .set({

@@ -1,12 +1,13 @@
 import { eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { chunk, rowsPerStatement, type Db } from "../db/client.ts";
+import { chunk, rowsPerStatement } from "../db/client.ts";
 import { accounts, categorySyncJobs, items, transactions } from "../db/schema.ts";
 import { foldForSearch } from "../banking/transactions.service.ts";
 import { newId, nowIso } from "../platform/ids.ts";
 import { toMinor } from "../platform/money.ts";
 import type { PluggyAccount, PluggyItem, PluggyTransaction } from "../pluggy/pluggy.schemas.ts";
 import type { CategoryLookup } from "./category-lookup.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * The write side of Pluggy data: items, accounts and transactions keyed by Pluggy's ids. Every write is
@@ -63,7 +64,7 @@ export interface ItemUpsertResult {
  * NOTHING RETURNING` whose returned row is the only source of `created`, the refresh of an existing row,
  * and the owner read back.
  */
-export async function upsertItem(db: Db, item: PluggyItem, userId: string, now: string = nowIso()): Promise<ItemUpsertResult> {
+export async function upsertItem({ catalog: db }: CatalogDeps, item: PluggyItem, userId: string, now: string = nowIso()): Promise<ItemUpsertResult> {
   const changing = [
     items.connectorId,
     items.connectorName,
@@ -131,7 +132,7 @@ export interface LocalAccountRef {
  * every local account of the item keyed by Pluggy account id, so transactions can be attached to them.
  */
 export async function upsertAccounts(
-  db: Db,
+  { catalog: db }: CatalogDeps,
   owner: { userId: string; itemId: string },
   pluggyAccounts: readonly PluggyAccount[],
   now: string = nowIso(),
@@ -181,7 +182,7 @@ export async function upsertAccounts(
 }
 
 /** The item's local accounts keyed by Pluggy account id. */
-export async function localAccountsOf(db: Db, itemId: string): Promise<Map<string, LocalAccountRef>> {
+export async function localAccountsOf({ catalog: db }: CatalogDeps, itemId: string): Promise<Map<string, LocalAccountRef>> {
   const rows = await db
     .select({ id: accounts.id, pluggyId: accounts.pluggyId, currencyCode: accounts.currencyCode })
     .from(accounts)
@@ -305,7 +306,7 @@ function transactionUpsertStatement(owner: { userId: string; itemId: string }, r
  * written. One statement per page of up to 500 rows, binding five parameters.
  */
 export async function upsertTransactions(
-  db: Db,
+  { catalog: db }: CatalogDeps,
   owner: TransactionOwner,
   pluggyTransactions: readonly PluggyTransaction[],
   lookupCategories: CategoryLookup,
@@ -369,7 +370,7 @@ const IDS_PER_DELETE = 90;
  * Which of `pluggyIds` this item holds, each with the Pluggy id of its account (Pluggy's transaction list
  * is per account): what a deletion must ask Pluggy about before removing anything.
  */
-export async function heldTransactionAccounts(db: Db, itemId: string, pluggyIds: readonly string[]): Promise<Map<string, string>> {
+export async function heldTransactionAccounts({ catalog: db }: CatalogDeps, itemId: string, pluggyIds: readonly string[]): Promise<Map<string, string>> {
   const held = new Map<string, string>();
   for (const ids of chunk([...new Set(pluggyIds)], IDS_PER_DELETE)) {
     const rows = await db
@@ -387,7 +388,7 @@ export async function heldTransactionAccounts(db: Db, itemId: string, pluggyIds:
  * to `scope.itemId` when given so an event about one item cannot remove another's rows. Returns how
  * many transactions were removed; unknown ids are no-ops, so repeats are harmless.
  */
-export async function deleteTransactionsByPluggyIds(db: Db, pluggyIds: readonly string[], scope: { itemId?: string } = {}): Promise<number> {
+export async function deleteTransactionsByPluggyIds({ catalog: db }: CatalogDeps, pluggyIds: readonly string[], scope: { itemId?: string } = {}): Promise<number> {
   const statements = chunk([...new Set(pluggyIds)], IDS_PER_DELETE).flatMap((ids) => {
     const where = scope.itemId
       ? sql`${inArray(transactions.pluggyId, ids)} AND ${transactions.itemId} = ${scope.itemId}`
@@ -407,7 +408,7 @@ export async function deleteTransactionsByPluggyIds(db: Db, pluggyIds: readonly 
  * Removes everything we hold about an item — its category-sync jobs, transactions, accounts and the item
  * row — in one batch (all or nothing). Idempotent: a second call finds nothing.
  */
-export async function deleteItemData(db: Db, itemId: string): Promise<{ item: boolean; accounts: number; transactions: number }> {
+export async function deleteItemData({ catalog: db }: CatalogDeps, itemId: string): Promise<{ item: boolean; accounts: number; transactions: number }> {
   const itemTransactionIds = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.itemId, itemId));
   const [, removedTransactions, removedAccounts, removedItems] = await db.batch([
     db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, itemTransactionIds)),

@@ -43,7 +43,7 @@ const ALLOWED: LimitCheck = { verdict: Promise.resolve(true), trusted: true };
  * spread over many isolates, up to LOCAL_ALLOWANCE per isolate — within the slack of a limiter that is
  * approximate and per-location by design.
  */
-export function checkRateLimit(limiter: RateLimit, address: string, logger: Logger, now: number = Date.now()): LimitCheck {
+export function checkRateLimit({ limiter, logger }: { limiter: RateLimit; logger: Logger }, address: string, now: number = Date.now()): LimitCheck {
   const key = `webhook:${address}`;
   let state = addresses.get(key);
   if (!state || now - state.windowStart >= RATE_LIMIT_PERIOD_SECONDS * 1000) {

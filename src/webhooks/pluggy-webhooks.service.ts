@@ -1,9 +1,8 @@
-import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
 import type { PluggyWebhook } from "../pluggy/pluggy.schemas.ts";
 import { notFound, validationError } from "../platform/errors.ts";
-import type { Logger } from "../platform/logger.ts";
+import type { Services } from "../platform/services.ts";
 
 /*
  * The app-level webhook subscription at Pluggy (`POST /webhooks`), managed through our admin API so the
@@ -19,9 +18,8 @@ import type { Logger } from "../platform/logger.ts";
 /** Pluggy's webhook ids are UUIDs; anything else (`..`, a path) is refused before Pluggy is called. */
 export const PLUGGY_WEBHOOK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface PluggyWebhookOptions {
-  logger?: Logger;
-}
+/** Pluggy, and optionally a logger for its failures. */
+export type PluggyWebhookDeps = Pick<Services, "pluggy"> & Partial<Pick<Services, "logger">>;
 
 export interface PluggyWebhookView {
   id: string;
@@ -46,9 +44,8 @@ const toView = (hook: PluggyWebhook): PluggyWebhookView => ({
  * `url` must be on `allowedOrigin` (400 on `url` otherwise).
  */
 export async function createPluggyWebhook(
-  pluggy: PluggyApi,
+  { pluggy, logger }: PluggyWebhookDeps,
   input: { url: string; event: string; authToken: string | undefined; allowedOrigin: string },
-  options: PluggyWebhookOptions = {},
 ): Promise<PluggyWebhookView> {
   let origin: string;
   try {
@@ -67,26 +64,26 @@ export async function createPluggyWebhook(
     });
     return toView(hook);
   } catch (error) {
-    throw pluggyErrorToAppError(error, options.logger);
+    throw pluggyErrorToAppError(error, logger);
   }
 }
 
 /** Our application's webhook subscriptions at Pluggy (custom headers are never shown by Pluggy). */
-export async function listPluggyWebhooks(pluggy: PluggyApi, options: PluggyWebhookOptions = {}): Promise<PluggyWebhookView[]> {
+export async function listPluggyWebhooks({ pluggy, logger }: PluggyWebhookDeps): Promise<PluggyWebhookView[]> {
   try {
     return (await pluggy.listWebhooks()).map(toView);
   } catch (error) {
-    throw pluggyErrorToAppError(error, options.logger);
+    throw pluggyErrorToAppError(error, logger);
   }
 }
 
 /** Removes a subscription at Pluggy; one Pluggy does not know answers 404. */
-export async function deletePluggyWebhook(pluggy: PluggyApi, id: string, options: PluggyWebhookOptions = {}): Promise<void> {
+export async function deletePluggyWebhook({ pluggy, logger }: PluggyWebhookDeps, id: string): Promise<void> {
   if (!PLUGGY_WEBHOOK_ID.test(id)) throw notFound("webhook");
   try {
     await pluggy.deleteWebhook(id);
   } catch (error) {
     if (error instanceof PluggyError && error.status === 404) throw notFound("webhook");
-    throw pluggyErrorToAppError(error, options.logger);
+    throw pluggyErrorToAppError(error, logger);
   }
 }

@@ -1,4 +1,7 @@
 import { sha256Hex } from "./verify-signature.ts";
+import type { Services } from "../platform/services.ts";
+
+type BucketDeps = Pick<Services, "bucket">;
 
 /*
  * The R2 side of webhooks: where a raw body lives and how it is written. Bodies are stored as the
@@ -58,18 +61,18 @@ function putOptions(body: ArchivedBody): R2PutOptions {
  * Writes a body only if nothing is stored at `key` yet (R2's create-only `If-None-Match: *`), so a
  * duplicate delivery can never clobber the original bytes. Returns whether this call wrote.
  */
-export async function putIfAbsent(bucket: R2Bucket, key: string, body: ArchivedBody): Promise<boolean> {
+export async function putIfAbsent({ bucket }: BucketDeps, key: string, body: ArchivedBody): Promise<boolean> {
   const written = await bucket.put(key, body.bytes, { ...putOptions(body), onlyIf: { etagDoesNotMatch: "*" } });
   return written !== null;
 }
 
 /** Writes a body unconditionally (used only by the event row's owner to repair a mismatched copy). */
-export async function putBody(bucket: R2Bucket, key: string, body: ArchivedBody): Promise<void> {
+export async function putBody({ bucket }: BucketDeps, key: string, body: ArchivedBody): Promise<void> {
   await bucket.put(key, body.bytes, putOptions(body));
 }
 
 /** The sha256 a stored object was written with (custom metadata, else R2's own checksum), or undefined if absent. */
-export async function storedSha256(bucket: R2Bucket, key: string): Promise<string | undefined> {
+export async function storedSha256({ bucket }: BucketDeps, key: string): Promise<string | undefined> {
   const head = await bucket.head(key);
   if (!head) return undefined;
   const fromMetadata = head.customMetadata?.["sha256"];

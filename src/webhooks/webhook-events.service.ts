@@ -1,12 +1,12 @@
 import { and, asc, count, desc, eq, gte, inArray, isNull, lt, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { chunk, type Db } from "../db/client.ts";
+import { chunk } from "../db/client.ts";
 import { webhookEvents, type WebhookEventRow, type WebhookEventStatus } from "../db/schema.ts";
 import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
 import { AppError, notFound } from "../platform/errors.ts";
-import type { Logger } from "../platform/logger.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { sha256Hex } from "./verify-signature.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
 
 /*
  * The operator's side of webhook events: list, inspect, download the exact bytes, replay one or many.
@@ -84,7 +84,7 @@ const cursorKey = z.object({ r: z.string().min(1).max(64), e: z.string().min(1).
 
 /** Events newest first (`received_at`, then `event_id`, both descending), keyset-paginated. */
 export async function listWebhookEvents(
-  db: Db,
+  { catalog: db }: CatalogDeps,
   filter: WebhookEventFilter,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<{ data: WebhookEventView[]; nextCursor: string | null }> {
@@ -107,7 +107,7 @@ export async function listWebhookEvents(
   return { data: data.map(toView), nextCursor: more && last ? encodeCursor({ r: last.receivedAt, e: last.eventId }) : null };
 }
 
-async function findRow(db: Db, eventId: string): Promise<WebhookEventRow> {
+async function findRow({ catalog: db }: CatalogDeps, eventId: string): Promise<WebhookEventRow> {
   const [row] = await db.select().from(webhookEvents).where(eq(webhookEvents.eventId, eventId)).limit(1);
   if (!row) throw notFound("webhook event");
   return row;
@@ -116,8 +116,9 @@ async function findRow(db: Db, eventId: string): Promise<WebhookEventRow> {
 const gone = () => new AppError("gone", "the raw body of this event was purged by retention");
 
 /** The event and its parsed payload (`null` when purged, missing or not JSON, as for a rejected delivery). */
-export async function getWebhookEvent(db: Db, bucket: R2Bucket, eventId: string): Promise<WebhookEventView & { payload: unknown }> {
-  const row = await findRow(db, eventId);
+export async function getWebhookEvent(deps: Pick<Services, "catalog" | "bucket">, eventId: string): Promise<WebhookEventView & { payload: unknown }> {
+  const { bucket } = deps;
+  const row = await findRow(deps, eventId);
   let payload: unknown = null;
   if (!row.payloadPurgedAt) {
     const object = await bucket.get(row.r2Key);
@@ -134,11 +135,11 @@ export async function getWebhookEvent(db: Db, bucket: R2Bucket, eventId: string)
 
 /** The exact stored bytes and their original content type. Purged → 410; absent from R2 → 404. */
 export async function getWebhookEventRaw(
-  db: Db,
-  bucket: R2Bucket,
+  deps: Pick<Services, "catalog" | "bucket">,
   eventId: string,
 ): Promise<{ body: ReadableStream; contentType: string; sha256: string; size: number }> {
-  const row = await findRow(db, eventId);
+  const { bucket } = deps;
+  const row = await findRow(deps, eventId);
   if (row.payloadPurgedAt) throw gone();
   const object = await bucket.get(row.r2Key);
   if (!object) throw notFound("archived body");
@@ -167,8 +168,12 @@ function replayMessage(eventId: string): EventsQueueMessage {
  * Replays one event from its R2 copy, which must still hash to `body_sha256`. 404 unknown, 410
  * purged, 409 for a rejected delivery, an event being processed right now, or a corrupt copy.
  */
-export async function replayWebhookEvent(db: Db, bucket: R2Bucket, queue: Queue, eventId: string, logger: Logger): Promise<void> {
-  const row = await findRow(db, eventId);
+export async function replayWebhookEvent(
+  deps: Pick<Services, "catalog" | "bucket" | "eventsQueue" | "logger">,
+  eventId: string,
+): Promise<void> {
+  const { catalog: db, bucket, eventsQueue: queue, logger } = deps;
+  const row = await findRow(deps, eventId);
   if (row.payloadPurgedAt) throw gone();
   if (row.status === "rejected") throw new AppError("conflict", "a rejected delivery is not an event and cannot be replayed");
   const object = await bucket.get(row.r2Key);
@@ -214,7 +219,10 @@ export interface BulkReplayResult {
  * rejected deliveries, purged bodies and events being processed right now. A dry run reports what
  * would be replayed and queues nothing. Each body's sha256 is checked by the consumer before use.
  */
-export async function replayWebhookEvents(db: Db, queue: Queue, input: BulkReplayInput, logger: Logger): Promise<BulkReplayResult> {
+export async function replayWebhookEvents(
+  { catalog: db, eventsQueue: queue, logger }: Pick<Services, "catalog" | "eventsQueue" | "logger">,
+  input: BulkReplayInput,
+): Promise<BulkReplayResult> {
   const now = new Date();
   const conditions = [...filterConditions(input), replayable(new Date(now.getTime() - PROCESSING_STALE_MS).toISOString())];
   if (input.cursor) {

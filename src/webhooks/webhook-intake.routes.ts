@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
 import { webhookAuthConfig } from "../platform/env.ts";
 import { AppError } from "../platform/errors.ts";
 import { createRouter, dataOf, errorResponses, jsonContent } from "../platform/openapi.ts";
@@ -72,16 +71,16 @@ webhookIntakeRoutes.openAPIRegistry.registerPath({
 
 webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
   const env = c.env;
-  const logger = c.var.logger;
+  const services = c.var.services;
+  const logger = services.logger;
   const requestId = c.var.requestId;
   const receivedAt = new Date().toISOString();
-  const db = createDb(env.DB);
   // The limiter answers while the body streams in; a refusal is only counted for an address under its limit.
-  const limit = checkRateLimit(env.WEBHOOK_RATE_LIMITER, c.req.header("CF-Connecting-IP") ?? "unknown", logger);
+  const limit = checkRateLimit({ limiter: env.WEBHOOK_RATE_LIMITER, logger }, c.req.header("CF-Connecting-IP") ?? "unknown");
   const rateLimited = () =>
     new AppError("rate_limited", "too many webhook deliveries from this address", { headers: { "Retry-After": String(RATE_LIMIT_PERIOD_SECONDS) } });
   const countRefused = () =>
-    c.executionCtx.waitUntil(limit.verdict.then((allowed) => (allowed ? incrementWebhookCounter(db, WEBHOOK_COUNTERS.rejected, receivedAt) : undefined)).catch(() => undefined));
+    c.executionCtx.waitUntil(limit.verdict.then((allowed) => (allowed ? incrementWebhookCounter(services, WEBHOOK_COUNTERS.rejected, receivedAt) : undefined)).catch(() => undefined));
 
   const contentType = c.req.header("Content-Type");
   if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType)) {
@@ -121,11 +120,11 @@ webhookIntakeRoutes.post("/pluggy/webhook", async (c) => {
 
   const result = await acceptDelivery(
     {
-      db,
-      bucket: env.WEBHOOK_ARCHIVE,
-      queue: env.EVENTS_QUEUE,
+      catalog: services.catalog,
+      bucket: services.bucket,
+      eventsQueue: services.eventsQueue,
       logger,
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+      waitUntil: services.waitUntil,
       clientId: env.PLUGGY_CLIENT_ID?.trim() || undefined,
     },
     { bytes, sha256, contentType: contentType ?? "application/json", matchedKey: verdict.matchedKey, requestId, receivedAt },

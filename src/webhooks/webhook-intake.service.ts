@@ -8,11 +8,12 @@ import type { EventsQueueMessage } from "../queues/messages.ts";
 import { eventArchiveKey, putBody, putIfAbsent, rejectedArchiveKey, storedSha256, type ArchivedBody } from "./webhook-archive.ts";
 import { countAcceptedIfNew, incrementWebhookCounter, WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
 import { MAX_ITEM_ID_LENGTH, unsafeIdReason, webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 export interface IntakeDeps {
-  db: Db;
+  catalog: Db;
   bucket: R2Bucket;
-  queue: Queue;
+  eventsQueue: Queue<EventsQueueMessage>;
   logger: Logger;
   /** Work that must finish but must not delay Pluggy's answer (counters, clean-up). */
   waitUntil(promise: Promise<unknown>): void;
@@ -80,7 +81,7 @@ const unavailable = (cause?: unknown) =>
  * yet, i.e. exactly when the insert after them creates the row. A duplicate never counts; erasure
  * deleting the row later never uncounts. Resolves to whether this call created the row.
  */
-async function insertEventRow(db: Db, eventId: string, delivery: VerifiedDelivery, row: { event: string; itemId: string | null; key: string }): Promise<boolean> {
+async function insertEventRow({ catalog: db }: CatalogDeps, eventId: string, delivery: VerifiedDelivery, row: { event: string; itemId: string | null; key: string }): Promise<boolean> {
   const insert = db
     .insert(webhookEvents)
     .values({
@@ -98,9 +99,9 @@ async function insertEventRow(db: Db, eventId: string, delivery: VerifiedDeliver
     })
     .onConflictDoNothing({ target: webhookEvents.eventId })
     .returning({ eventId: webhookEvents.eventId });
-  const accepted = countAcceptedIfNew(db, eventId, delivery.receivedAt);
+  const accepted = countAcceptedIfNew({ catalog: db }, eventId, delivery.receivedAt);
   if (delivery.matchedKey === "unsigned") {
-    const [, , created] = await db.batch([accepted, countAcceptedIfNew(db, eventId, delivery.receivedAt, WEBHOOK_COUNTERS.unsigned), insert]);
+    const [, , created] = await db.batch([accepted, countAcceptedIfNew({ catalog: db }, eventId, delivery.receivedAt, WEBHOOK_COUNTERS.unsigned), insert]);
     return created.length > 0;
   }
   const [, created] = await db.batch([accepted, insert]);
@@ -134,7 +135,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     deps.logger.warn("webhook refused: its clientId is another Pluggy application's", {
       client_id: typeof parsed.clientId === "string" ? parsed.clientId.slice(0, 64) : typeof parsed.clientId,
     });
-    deps.waitUntil(incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.rejected, delivery.receivedAt).catch(() => undefined));
+    deps.waitUntil(incrementWebhookCounter(deps, WEBHOOK_COUNTERS.rejected, delivery.receivedAt).catch(() => undefined));
     throw new AppError("unauthorized", "webhook is for another Pluggy application (clientId)");
   }
   if (!parsed.ok) {
@@ -146,11 +147,11 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
   const body: ArchivedBody = { ...delivery };
   const message: EventsQueueMessage = { kind: "webhook.process", eventId };
 
-  const { db } = deps;
+  const { catalog: db } = deps;
   const [archived, inserted, queued] = await Promise.allSettled([
-    putIfAbsent(deps.bucket, key, body),
-    insertEventRow(db, eventId, delivery, { event, itemId: itemId ?? null, key }),
-    deps.queue.send(message),
+    putIfAbsent(deps, key, body),
+    insertEventRow({ catalog: db }, eventId, delivery, { event, itemId: itemId ?? null, key }),
+    deps.eventsQueue.send(message),
   ]);
   const log = deps.logger.child({ event_id: eventId, event });
 
@@ -176,10 +177,10 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
     // The key was already taken: by a concurrent duplicate, or by an earlier attempt whose row write
     // failed. Make sure the stored bytes are the ones this row describes.
     try {
-      const stored = await storedSha256(deps.bucket, key);
+      const stored = await storedSha256(deps, key);
       if (stored !== delivery.sha256) {
         log.warn("archived copy differs from the accepted body; rewriting it", { stored_sha256: stored ?? null });
-        await putBody(deps.bucket, key, body);
+        await putBody(deps, key, body);
       }
     } catch (error) {
       log.error("could not confirm the archived copy", { error });
@@ -205,7 +206,7 @@ export async function acceptDelivery(deps: IntakeDeps, delivery: VerifiedDeliver
 async function afterDuplicate(deps: IntakeDeps, duplicate: { eventId: string; key: string; wrote: boolean; delivery: VerifiedDelivery }): Promise<void> {
   const log = deps.logger.child({ event_id: duplicate.eventId });
   try {
-    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps.db, WEBHOOK_COUNTERS.duplicate, duplicate.delivery.receivedAt)];
+    const tasks: Promise<unknown>[] = [incrementWebhookCounter(deps, WEBHOOK_COUNTERS.duplicate, duplicate.delivery.receivedAt)];
     if (duplicate.wrote) tasks.push(settleDuplicateCopy(deps, duplicate, log));
     await Promise.all(tasks);
   } catch (error) {
@@ -214,7 +215,7 @@ async function afterDuplicate(deps: IntakeDeps, duplicate: { eventId: string; ke
 }
 
 async function settleDuplicateCopy(deps: IntakeDeps, duplicate: { eventId: string; key: string; delivery: VerifiedDelivery }, log: Logger): Promise<void> {
-  const { db, bucket } = deps;
+  const { catalog: db, bucket } = deps;
   const { delivery } = duplicate;
   const [row] = await db
     .select({ r2Key: webhookEvents.r2Key, bodySha256: webhookEvents.bodySha256, payloadPurgedAt: webhookEvents.payloadPurgedAt })
@@ -250,9 +251,9 @@ async function recordRejected(deps: IntakeDeps, delivery: VerifiedDelivery, pars
   const id = crypto.randomUUID();
   const eventId = `rejected:${id}`;
   const key = rejectedArchiveKey(id, delivery.receivedAt);
-  const { db } = deps;
+  const { catalog: db } = deps;
   const results = await Promise.allSettled([
-    putBody(deps.bucket, key, delivery),
+    putBody(deps, key, delivery),
     db.batch([
       db.insert(webhookEvents).values({
         eventId,
@@ -269,7 +270,7 @@ async function recordRejected(deps: IntakeDeps, delivery: VerifiedDelivery, pars
         updatedAt: delivery.receivedAt,
       }),
       // Counted with the row it counts: erasure may delete the row, never the count.
-      counterIncrement(db, WEBHOOK_COUNTERS.rejected, 1, new Date(delivery.receivedAt)),
+      counterIncrement({ catalog: db }, WEBHOOK_COUNTERS.rejected, 1, new Date(delivery.receivedAt)),
     ]),
   ]);
   for (const result of results) {

@@ -1,9 +1,9 @@
 import { and, asc, eq, inArray, isNull, lt } from "drizzle-orm";
-import { chunk, type Db } from "../db/client.ts";
+import { chunk } from "../db/client.ts";
 import { webhookEvents } from "../db/schema.ts";
-import type { Logger } from "../platform/logger.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { PROCESSING_STALE_MS } from "./webhook-events.service.ts";
+import type { Services } from "../platform/services.ts";
 
 /** A `received` event untouched this long has no live message: its queue send failed or was lost. */
 export const RECEIVED_STALE_MS = 10 * 60_000;
@@ -28,7 +28,11 @@ export interface SweepResult {
  * because the consumer's claim lets only one of them process an event. Touching `updated_at` keeps
  * the next run from re-sending while the message is on its way.
  */
-export async function sweepWebhookEvents(db: Db, queue: Queue, now: Date, logger: Logger, limit = SWEEP_LIMIT): Promise<SweepResult> {
+export async function sweepWebhookEvents(
+  { catalog: db, eventsQueue: queue, logger }: Pick<Services, "catalog" | "eventsQueue" | "logger">,
+  now: Date,
+  limit = SWEEP_LIMIT,
+): Promise<SweepResult> {
   const nowIso = now.toISOString();
   const stuckBefore = new Date(now.getTime() - PROCESSING_STALE_MS).toISOString();
   const stuck = db
@@ -88,11 +92,9 @@ export function retentionDays(value: string | undefined): number {
  * Bounded batches per run; R2 is deleted first, so a crash in between only repeats a harmless delete.
  */
 export async function purgeExpiredWebhookBodies(
-  db: Db,
-  bucket: R2Bucket,
+  { catalog: db, bucket, logger }: Pick<Services, "catalog" | "bucket" | "logger">,
   now: Date,
   days: number,
-  logger: Logger,
   options: { batchSize?: number; maxBatches?: number } = {},
 ): Promise<number> {
   const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();

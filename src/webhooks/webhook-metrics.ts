@@ -1,7 +1,7 @@
 import { eq, notExists, sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
 import { metricCounters, webhookEvents } from "../db/schema.ts";
 import { counterSeries, dayBucket, hourBucket, incrementCounter, type Granularity } from "../platform/metrics.ts";
+import type { CatalogDeps } from "../platform/services.ts";
 
 /*
  * Webhook metrics are hourly counters (metric_counters), each written when the thing it counts happens,
@@ -40,7 +40,7 @@ export const WEBHOOK_COUNTERS = {
  * the insert that follows creates the row. (Matching the new row by `request_id` afterwards would not
  * do: X-Request-Id is echoed from the caller, so two deliveries of one event can share it.)
  */
-export function countAcceptedIfNew(db: Db, eventId: string, at: string, name: string = WEBHOOK_COUNTERS.accepted) {
+export function countAcceptedIfNew({ catalog: db }: CatalogDeps, eventId: string, at: string, name: string = WEBHOOK_COUNTERS.accepted) {
   const rowExists = db.select({ one: sql`1` }).from(webhookEvents).where(eq(webhookEvents.eventId, eventId));
   return db
     .insert(metricCounters)
@@ -75,8 +75,8 @@ export interface WebhookMetrics {
 }
 
 /** Adds one to a webhook counter in the hourly bucket of `at` (an RFC 3339 instant). */
-export async function incrementWebhookCounter(db: Db, name: string, at: string = new Date().toISOString()): Promise<void> {
-  await incrementCounter(db, name, 1, new Date(at));
+export async function incrementWebhookCounter({ catalog: db }: CatalogDeps, name: string, at: string = new Date().toISOString()): Promise<void> {
+  await incrementCounter({ catalog: db }, name, 1, new Date(at));
 }
 
 const zero = (): WebhookCounts => ({ accepted: 0, unsigned: 0, duplicate: 0, rejected: 0, processed: 0, ignored: 0, failed: 0, dead: 0 });
@@ -85,13 +85,13 @@ const zero = (): WebhookCounts => ({ accepted: 0, unsigned: 0, duplicate: 0, rej
  * The webhooks block of GET /api/admin/metrics/: totals and a series over `[from, to)` in `granularity`
  * buckets (`from` and `to` on bucket boundaries, labels as in platform/metrics: "YYYY-MM-DDTHH:00:00Z").
  */
-export async function webhookMetrics(db: Db, from: Date, to: Date, granularity: Granularity): Promise<WebhookMetrics> {
+export async function webhookMetrics({ catalog: db }: CatalogDeps, from: Date, to: Date, granularity: Granularity): Promise<WebhookMetrics> {
   const step = granularity === "hour" ? 3_600_000 : 86_400_000;
   const label = granularity === "hour" ? hourBucket : dayBucket;
   const buckets: string[] = [];
   for (let t = from.getTime(); t < to.getTime(); t += step) buckets.push(label(new Date(t)));
 
-  const counters = await counterSeries(db, Object.values(WEBHOOK_COUNTERS), { from, to, granularity, buckets });
+  const counters = await counterSeries({ catalog: db }, Object.values(WEBHOOK_COUNTERS), { from, to, granularity, buckets });
   const totals = zero();
   const series = counters.map((point) => {
     const counts = zero();

@@ -8,6 +8,7 @@ import { RetryableError } from "../queues/consumer.ts";
 import { WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
 import { webhookPayloadSchema, type WebhookPayload } from "./webhook-payload.ts";
 import { sha256Hex } from "./verify-signature.ts";
+import type { Services } from "../platform/services.ts";
 
 /**
  * The per-event work (src/sync): what a payload changes locally, reading Pluggy as needed. `reason`
@@ -16,7 +17,7 @@ import { sha256Hex } from "./verify-signature.ts";
 export type ProcessPayload = (payload: WebhookPayload) => Promise<{ outcome: "processed" | "ignored"; reason?: string | undefined }>;
 
 export interface ProcessingDeps {
-  db: Db;
+  catalog: Db;
   bucket: R2Bucket;
   processPayload: ProcessPayload;
   logger: Logger;
@@ -53,7 +54,7 @@ export async function processWebhookEvent(
   message: { eventId: string; replay?: boolean | undefined },
   attempts: number,
 ): Promise<ProcessingOutcome> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const log = deps.logger.child({ event_id: message.eventId, replay: message.replay === true });
   const claimedAt = new Date().toISOString();
   const [row] = await db
@@ -97,7 +98,7 @@ export async function processWebhookEvent(
       .update(webhookEvents)
       .set({ status: result.outcome, processedAt: finishedAt, lastError: result.reason ? truncate(result.reason) : null, updatedAt: finishedAt })
       .where(eq(webhookEvents.eventId, row.eventId)),
-    counterIncrement(db, result.outcome === "processed" ? WEBHOOK_COUNTERS.processed : WEBHOOK_COUNTERS.ignored, 1, new Date(finishedAt)),
+    counterIncrement({ catalog: db }, result.outcome === "processed" ? WEBHOOK_COUNTERS.processed : WEBHOOK_COUNTERS.ignored, 1, new Date(finishedAt)),
   ]);
   // No log line on success: the row (status, processed_at, attempts, last_error's reason) is the record, and the processor logs its effect.
   return result.outcome;
@@ -134,11 +135,11 @@ async function loadPayload(bucket: R2Bucket, row: WebhookEventRow): Promise<Load
 }
 
 async function fail(deps: ProcessingDeps, row: WebhookEventRow, reason: string): Promise<ProcessingOutcome> {
-  const { db } = deps;
+  const { catalog: db } = deps;
   const at = new Date().toISOString();
   await db.batch([
     db.update(webhookEvents).set({ status: "failed", lastError: truncate(reason), updatedAt: at }).where(eq(webhookEvents.eventId, row.eventId)),
-    counterIncrement(db, WEBHOOK_COUNTERS.failed, 1, new Date(at)),
+    counterIncrement({ catalog: db }, WEBHOOK_COUNTERS.failed, 1, new Date(at)),
   ]);
   deps.logger.warn("webhook event failed", { event_id: row.eventId, event: row.event, reason });
   return "failed";
@@ -160,7 +161,7 @@ export function describeRetriedError(error: unknown): string {
 async function backToReceived(deps: ProcessingDeps, row: WebhookEventRow, error: unknown): Promise<never> {
   const message = describeRetriedError(error);
   if (!(error instanceof RetryableError)) deps.logger.error("unexpected error while processing a webhook event; retrying", { event_id: row.eventId, event: row.event, error });
-  await deps.db
+  await deps.catalog
     .update(webhookEvents)
     .set({ status: "received", lastError: truncate(message), updatedAt: new Date().toISOString() })
     .where(and(eq(webhookEvents.eventId, row.eventId), eq(webhookEvents.status, "processing")));
@@ -171,7 +172,7 @@ async function backToReceived(deps: ProcessingDeps, row: WebhookEventRow, error:
  * Dead-letter handler: the event's retries are exhausted, so it becomes `dead` with its last error,
  * where operators look (replay brings it back). An event that meanwhile finished is left as it is.
  */
-export async function markWebhookEventDead(db: Db, eventId: string, logger: Logger): Promise<boolean> {
+export async function markWebhookEventDead({ catalog: db, logger }: Pick<Services, "catalog" | "logger">, eventId: string): Promise<boolean> {
   const at = new Date().toISOString();
   const [row] = await db
     .update(webhookEvents)
@@ -186,7 +187,7 @@ export async function markWebhookEventDead(db: Db, eventId: string, logger: Logg
     logger.info("dead-lettered webhook message had nothing left to mark", { event_id: eventId });
     return false;
   }
-  await counterIncrement(db, WEBHOOK_COUNTERS.dead, 1, new Date(at));
+  await counterIncrement({ catalog: db }, WEBHOOK_COUNTERS.dead, 1, new Date(at));
   logger.error("webhook event is dead", { event_id: eventId, last_error: row.lastError });
   return true;
 }

@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import { requireAdmin } from "../platform/auth.ts";
 import { splitList } from "../platform/env.ts";
 import { ConfigurationError } from "../platform/errors.ts";
@@ -168,7 +166,7 @@ export const webhookAdminRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     const { data, nextCursor } = await listWebhookEvents(
-      createDb(c.env.DB),
+      c.var.services,
       { status: query.status, event: query.event, itemId: query.item_id, receivedFrom: query.received_from, receivedTo: query.received_to },
       { limit: query.limit, cursor: query.cursor },
     );
@@ -176,10 +174,7 @@ export const webhookAdminRoutes = createRouter()
   })
   .openapi(bulkReplayRoute, async (c) => {
     const body = c.req.valid("json");
-    const result = await replayWebhookEvents(
-      createDb(c.env.DB),
-      c.env.EVENTS_QUEUE,
-      {
+    const result = await replayWebhookEvents(c.var.services, {
         status: body.status,
         event: body.event,
         itemId: body.item_id,
@@ -188,17 +183,15 @@ export const webhookAdminRoutes = createRouter()
         limit: body.limit,
         dryRun: body.dry_run,
         cursor: body.cursor,
-      },
-      c.var.logger,
-    );
+      });
     return c.json({ data: result }, 202);
   })
   .openapi(getRoute, async (c) => {
-    const event = await getWebhookEvent(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.req.valid("param").event_id);
+    const event = await getWebhookEvent(c.var.services, c.req.valid("param").event_id);
     return c.json({ data: event }, 200);
   })
   .openapi(rawRoute, async (c) => {
-    const raw = await getWebhookEventRaw(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.req.valid("param").event_id);
+    const raw = await getWebhookEventRaw(c.var.services, c.req.valid("param").event_id);
     return c.body(raw.body, 200, {
       "Content-Type": raw.contentType,
       "Content-Length": String(raw.size),
@@ -208,29 +201,25 @@ export const webhookAdminRoutes = createRouter()
   })
   .openapi(replayRoute, async (c) => {
     const eventId = c.req.valid("param").event_id;
-    await replayWebhookEvent(createDb(c.env.DB), c.env.WEBHOOK_ARCHIVE, c.env.EVENTS_QUEUE, eventId, c.var.logger);
+    await replayWebhookEvent(c.var.services, eventId);
     return c.json({ data: { event_id: eventId, status: "queued" as const } }, 202);
   })
   .openapi(listSubscriptionsRoute, async (c) => {
-    const data = await listPluggyWebhooks(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), { logger: c.var.logger });
+    const data = await listPluggyWebhooks(c.var.services);
     return c.json({ data, next_cursor: null }, 200);
   })
   .openapi(createSubscriptionRoute, async (c) => {
     const body = c.req.valid("json");
-    const hook = await createPluggyWebhook(
-      createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }),
-      {
+    const hook = await createPluggyWebhook(c.var.services, {
         url: body.url,
         event: body.event,
         // During a token rotation the list is "new,old": Pluggy gets the new one.
         authToken: splitList(c.env.PLUGGY_WEBHOOK_AUTH_TOKEN)[0],
         allowedOrigin: webhookOrigin(c.env.PLUGGY_WEBHOOK_URL, c.req.url),
-      },
-      { logger: c.var.logger },
-    );
+      });
     return c.json({ data: hook }, 201);
   })
   .openapi(deleteSubscriptionRoute, async (c) => {
-    await deletePluggyWebhook(createPluggyClient(c.env, { profile: "interactive", logger: c.var.logger }), c.req.valid("param").id, { logger: c.var.logger });
+    await deletePluggyWebhook(c.var.services, c.req.valid("param").id);
     return c.body(null, 204);
   });

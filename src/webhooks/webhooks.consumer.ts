@@ -1,6 +1,4 @@
 import type { z } from "zod";
-import { createDb } from "../db/client.ts";
-import { createPluggyClient } from "../pluggy/pluggy.client.ts";
 import type { HandlerContext } from "../queues/consumer.ts";
 import type { webhookProcessMessage } from "../queues/messages.ts";
 import { processWebhookPayload } from "../sync/event-processor.ts";
@@ -14,11 +12,8 @@ export type WebhookProcessMessage = z.infer<typeof webhookProcessMessage>;
  */
 export function createWebhookProcessHandler(processorFor: (context: HandlerContext) => ProcessPayload) {
   return async (message: WebhookProcessMessage, context: HandlerContext): Promise<void> => {
-    await processWebhookEvent(
-      { db: createDb(context.env.DB), bucket: context.env.WEBHOOK_ARCHIVE, processPayload: processorFor(context), logger: context.logger },
-      message,
-      context.attempts,
-    );
+    const { catalog, bucket, logger } = context.services;
+    await processWebhookEvent({ catalog, bucket, logger, processPayload: processorFor(context) }, message, context.attempts);
   };
 }
 
@@ -30,13 +25,9 @@ export function createWebhookProcessHandler(processorFor: (context: HandlerConte
 export const isConcurrentEvent = (body: { kind: string }): boolean => body.kind === "webhook.process";
 
 /** `webhook.process` on EVENTS_QUEUE: the per-event processing in src/sync, against Pluggy. */
-export const handleWebhookProcess = createWebhookProcessHandler((context) => {
-  const db = createDb(context.env.DB);
-  const pluggy = createPluggyClient(context.env, { logger: context.logger });
-  return (payload) => processWebhookPayload({ db, pluggy, logger: context.logger }, payload);
-});
+export const handleWebhookProcess = createWebhookProcessHandler((context) => (payload) => processWebhookPayload(context.services, payload));
 
 /** `webhook.process` on the dead-letter queue: retries are exhausted, so the event becomes `dead`. */
 export async function handleDeadWebhookProcess(message: WebhookProcessMessage, context: HandlerContext): Promise<void> {
-  await markWebhookEventDead(createDb(context.env.DB), message.eventId, context.logger);
+  await markWebhookEventDead(context.services, message.eventId);
 }

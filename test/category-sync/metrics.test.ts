@@ -39,49 +39,49 @@ describe("counters", () => {
   it("upserts count = count + n in the hour's bucket", async () => {
     const counter = name();
     const at = new Date("2025-01-02T03:04:05Z");
-    await incrementCounter(db(), counter, 1, at);
-    await incrementCounter(db(), counter, 1, new Date("2025-01-02T03:59:00Z"));
-    await incrementCounter(db(), counter, 5, at);
-    await incrementCounter(db(), counter, 0, at);
+    await incrementCounter({ catalog: db() }, counter, 1, at);
+    await incrementCounter({ catalog: db() }, counter, 1, new Date("2025-01-02T03:59:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 5, at);
+    await incrementCounter({ catalog: db() }, counter, 0, at);
     const rows = await db().select().from(metricCounters).where(and(eq(metricCounters.name, counter)));
     expect(rows).toEqual([{ bucket: "2025-01-02T03:00:00Z", name: counter, count: 7 }]);
   });
 
   it("sums a window (from inclusive, to exclusive) and zero-fills names never counted", async () => {
     const [a, b, never] = [name(), name(), name()];
-    await incrementCounter(db(), a, 2, new Date("2025-02-01T00:10:00Z"));
-    await incrementCounter(db(), a, 3, new Date("2025-02-01T05:10:00Z"));
-    await incrementCounter(db(), a, 100, new Date("2025-02-01T06:00:00Z"));
-    await incrementCounter(db(), b, 4, new Date("2025-01-31T23:59:59Z"));
-    await incrementCounter(db(), b, 1, new Date("2025-02-01T01:00:00Z"));
-    const totals = await sumCounters(db(), [a, b, never], new Date("2025-02-01T00:00:00Z"), new Date("2025-02-01T06:00:00Z"));
+    await incrementCounter({ catalog: db() }, a, 2, new Date("2025-02-01T00:10:00Z"));
+    await incrementCounter({ catalog: db() }, a, 3, new Date("2025-02-01T05:10:00Z"));
+    await incrementCounter({ catalog: db() }, a, 100, new Date("2025-02-01T06:00:00Z"));
+    await incrementCounter({ catalog: db() }, b, 4, new Date("2025-01-31T23:59:59Z"));
+    await incrementCounter({ catalog: db() }, b, 1, new Date("2025-02-01T01:00:00Z"));
+    const totals = await sumCounters({ catalog: db() }, [a, b, never], new Date("2025-02-01T00:00:00Z"), new Date("2025-02-01T06:00:00Z"));
     expect(totals).toEqual({ [a]: 5, [b]: 1, [never]: 0 });
   });
 
   it("builds an hourly series that sums to the totals", async () => {
     const counter = name();
     const now = new Date("2025-03-10T12:30:00Z");
-    await incrementCounter(db(), counter, 2, new Date("2025-03-10T12:01:00Z"));
-    await incrementCounter(db(), counter, 3, new Date("2025-03-10T01:00:00Z"));
-    await incrementCounter(db(), counter, 9, new Date("2025-03-09T12:00:00Z")); // 24h + 30 min ago: outside
+    await incrementCounter({ catalog: db() }, counter, 2, new Date("2025-03-10T12:01:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 3, new Date("2025-03-10T01:00:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 9, new Date("2025-03-09T12:00:00Z")); // 24h + 30 min ago: outside
     const range = windowRange("24h", now);
-    const series = await counterSeries(db(), [counter], range);
+    const series = await counterSeries({ catalog: db() }, [counter], range);
     expect(series).toHaveLength(24);
     expect(series.find((p) => p.bucket === "2025-03-10T12:00:00Z")?.counts[counter]).toBe(2);
     expect(series.find((p) => p.bucket === "2025-03-10T01:00:00Z")?.counts[counter]).toBe(3);
     const total = series.reduce((sum, p) => sum + (p.counts[counter] ?? 0), 0);
     expect(total).toBe(5);
-    expect((await sumCounters(db(), [counter], range.from, range.to))[counter]).toBe(5);
+    expect((await sumCounters({ catalog: db() }, [counter], range.from, range.to))[counter]).toBe(5);
   });
 
   it("rolls hours up into days for 7d", async () => {
     const counter = name();
     const now = new Date("2025-04-07T08:00:00Z");
-    await incrementCounter(db(), counter, 1, new Date("2025-04-07T00:00:00Z"));
-    await incrementCounter(db(), counter, 2, new Date("2025-04-07T07:59:00Z"));
-    await incrementCounter(db(), counter, 4, new Date("2025-04-01T23:00:00Z"));
-    await incrementCounter(db(), counter, 8, new Date("2025-03-31T23:59:00Z")); // outside
-    const series = await counterSeries(db(), [counter], windowRange("7d", now));
+    await incrementCounter({ catalog: db() }, counter, 1, new Date("2025-04-07T00:00:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 2, new Date("2025-04-07T07:59:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 4, new Date("2025-04-01T23:00:00Z"));
+    await incrementCounter({ catalog: db() }, counter, 8, new Date("2025-03-31T23:59:00Z")); // outside
+    const series = await counterSeries({ catalog: db() }, [counter], windowRange("7d", now));
     expect(series.map((p) => p.counts[counter])).toEqual([4, 0, 0, 0, 0, 0, 3]);
     expect(series.map((p) => p.bucket)).toEqual([
       "2025-04-01T00:00:00Z",
@@ -122,13 +122,13 @@ describe("metrics answer", () => {
       ["reconcile.runs", 2],
       ["reconcile.added", 5],
     ];
-    for (const [counter, n] of bumps) await incrementCounter(db(), counter, n, inWindow);
+    for (const [counter, n] of bumps) await incrementCounter({ catalog: db() }, counter, n, inWindow);
     // Webhook deliveries are counters too (written at intake): 10 accepted in the window, one 2 days before.
-    await incrementCounter(db(), "webhooks.accepted", 10, new Date("2024-06-15T09:30:00.000Z"));
-    await incrementCounter(db(), "webhooks.rejected", 1, new Date("2024-06-15T09:31:00.000Z"));
-    await incrementCounter(db(), "webhooks.accepted", 1, new Date("2024-06-13T09:00:00.000Z"));
+    await incrementCounter({ catalog: db() }, "webhooks.accepted", 10, new Date("2024-06-15T09:30:00.000Z"));
+    await incrementCounter({ catalog: db() }, "webhooks.rejected", 1, new Date("2024-06-15T09:31:00.000Z"));
+    await incrementCounter({ catalog: db() }, "webhooks.accepted", 1, new Date("2024-06-13T09:00:00.000Z"));
     // 2 of the accepted ones came without a signature, on the header token alone (the signature rollout).
-    await incrementCounter(db(), "webhooks.unsigned", 2, new Date("2024-06-15T09:30:00.000Z"));
+    await incrementCounter({ catalog: db() }, "webhooks.unsigned", 2, new Date("2024-06-15T09:30:00.000Z"));
     // Event rows are not what is counted (erasure and retention delete or purge them).
     const row = (status: "processed" | "rejected") => ({
       eventId: crypto.randomUUID(),
@@ -140,9 +140,9 @@ describe("metrics answer", () => {
       updatedAt: "2024-06-15T09:45:00.000Z",
     });
     await db().insert(webhookEvents).values([row("processed"), row("rejected")]);
-    await incrementCounter(db(), "category_sync.succeeded", 50, new Date("2024-06-14T09:00:00Z")); // outside 24h, inside 7d
+    await incrementCounter({ catalog: db() }, "category_sync.succeeded", 50, new Date("2024-06-14T09:00:00Z")); // outside 24h, inside 7d
 
-    const day = await adminMetrics(db(), "24h", now);
+    const day = await adminMetrics({ catalog: db() }, "24h", now);
     expect(day.window).toBe("24h");
     expect(day.category_sync).toMatchObject({ succeeded: 6, failed: 1, dead: 1, skipped: 4, success_rate: 0.75 });
     expect(typeof day.category_sync.pending).toBe("number");
@@ -154,7 +154,7 @@ describe("metrics answer", () => {
     expect(point?.webhooks).toMatchObject({ accepted: 10, unsigned: 2 });
     expect(day.series.reduce((sum, p) => sum + p.category_sync.succeeded, 0)).toBe(6);
 
-    const week = await adminMetrics(db(), "7d", now);
+    const week = await adminMetrics({ catalog: db() }, "7d", now);
     expect(week.category_sync.succeeded).toBe(56);
     expect(week.category_sync.success_rate).toBe(Math.round((56 / 58) * 10_000) / 10_000);
     expect(week.series).toHaveLength(7);
@@ -169,8 +169,8 @@ describe("GET /api/admin/metrics/", () => {
     const headers = await authHeaders(uniqueUser("admin"), { admin: true });
     const before = await body(await call("/api/admin/metrics/?window=24h", { headers }));
     const at = new Date();
-    await incrementCounter(db(), "webhooks.duplicate", 3, at);
-    await incrementCounter(db(), "category_sync.skipped", 2, at);
+    await incrementCounter({ catalog: db() }, "webhooks.duplicate", 3, at);
+    await incrementCounter({ catalog: db() }, "category_sync.skipped", 2, at);
     for (const window of ["24h", "7d", "30d"]) {
       const res = await call(`/api/admin/metrics/?window=${window}`, { headers });
       expect(res.status).toBe(200);

@@ -39,10 +39,10 @@ describe("category sync sweeper", () => {
     const category = await mappedCategory(PLUGGY.pix);
     const job = await makeSyncJob(transaction, category.id, { dueAt: past(10) });
     const now = new Date();
-    const first = await sweepPendingCategorySyncs({ db: db(), queue: env.CATEGORY_SYNC_QUEUE, logger }, now);
+    const first = await sweepPendingCategorySyncs({ catalog: db(), categorySyncQueue: env.CATEGORY_SYNC_QUEUE, logger }, now);
     expect(first.requeued).toBeGreaterThanOrEqual(1);
     expect(Date.parse((await readJob(job.id)).dueAt)).toBeGreaterThan(now.getTime());
-    const second = await sweepPendingCategorySyncs({ db: db(), queue: env.CATEGORY_SYNC_QUEUE, logger }, now);
+    const second = await sweepPendingCategorySyncs({ catalog: db(), categorySyncQueue: env.CATEGORY_SYNC_QUEUE, logger }, now);
     expect(second.requeued).toBe(0);
   });
 
@@ -52,12 +52,12 @@ describe("category sync sweeper", () => {
     const jobs = [];
     for (let i = 0; i < 5; i++) jobs.push(await makeSyncJob(await localTransaction(userId), category.id, { dueAt: past(20 - i) }));
     const now = new Date();
-    const run = await sweepPendingCategorySyncs({ db: db(), queue: env.CATEGORY_SYNC_QUEUE, logger }, now, { batchSize: 2, maxBatches: 2 });
+    const run = await sweepPendingCategorySyncs({ catalog: db(), categorySyncQueue: env.CATEGORY_SYNC_QUEUE, logger }, now, { batchSize: 2, maxBatches: 2 });
     expect(run.requeued).toBe(4);
     // Oldest due first: the newest overdue one is left for the next run.
     const left = jobs.at(-1);
     expect(left && Date.parse((await readJob(left.id)).dueAt)).toBeLessThan(now.getTime());
-    const next = await sweepPendingCategorySyncs({ db: db(), queue: env.CATEGORY_SYNC_QUEUE, logger }, now, { batchSize: 2, maxBatches: 2 });
+    const next = await sweepPendingCategorySyncs({ catalog: db(), categorySyncQueue: env.CATEGORY_SYNC_QUEUE, logger }, now, { batchSize: 2, maxBatches: 2 });
     expect(next.requeued).toBe(1);
   });
 
@@ -67,7 +67,7 @@ describe("category sync sweeper", () => {
     const notDue = await makeSyncJob(await localTransaction(userId), category.id);
     const dead = await makeSyncJob(await localTransaction(userId), category.id, { status: "dead", dueAt: past(30) });
     const failed = await makeSyncJob(await localTransaction(userId), category.id, { status: "failed", dueAt: past(30) });
-    const run = await sweepPendingCategorySyncs({ db: db(), queue: env.CATEGORY_SYNC_QUEUE, logger }, new Date());
+    const run = await sweepPendingCategorySyncs({ catalog: db(), categorySyncQueue: env.CATEGORY_SYNC_QUEUE, logger }, new Date());
     expect(run.requeued).toBe(0);
     expect((await readJob(notDue.id)).dueAt).toBe(notDue.dueAt);
     expect((await readJob(dead.id)).status).toBe("dead");

@@ -126,7 +126,7 @@ describe("POST /api/banking/pluggy/connect-token/", () => {
   it("sends PLUGGY_WEBHOOK_URL as options.webhookUrl when configured", async () => {
     const user = uniqueUser();
     const result = await createConnectToken(
-      { db: createDb(env.DB), pluggy: createPluggyClient(env), allowedOrigins: [], webhookUrl: "https://api.example.com/api/banking/pluggy/webhook/" },
+      { catalog: createDb(env.DB), pluggy: createPluggyClient(env), allowedOrigins: [], webhookUrl: "https://api.example.com/api/banking/pluggy/webhook/" },
       user,
       {},
     );

@@ -15,7 +15,7 @@ import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 describe("PLUGGY_CONNECT_URL", () => {
   it("is the base of connect_url, keeping its path, with the widget options as query parameters", async () => {
     const result = await createConnectToken(
-      { db: createDb(env.DB), pluggy: createPluggyClient(env), allowedOrigins: [], connectUrl: "http://localhost:8788/connect" },
+      { catalog: createDb(env.DB), pluggy: createPluggyClient(env), allowedOrigins: [], connectUrl: "http://localhost:8788/connect" },
       uniqueUser(),
       { country_codes: ["BR"], include_sandbox: true },
     );

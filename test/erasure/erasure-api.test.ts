@@ -125,7 +125,7 @@ describe("webhook metrics and erasure", () => {
       await vi.waitUntil(async () => ["processed", "ignored"].includes((await eventRow(eventId))?.status ?? ""), { timeout: 10_000, interval: 50 });
     }
     const range = windowRange("24h");
-    const metrics = () => webhookMetrics(db, range.from, range.to, range.granularity);
+    const metrics = () => webhookMetrics({ catalog: db }, range.from, range.to, range.granularity);
     // The duplicate is counted after its answer: wait for it.
     const before = await vi.waitFor(async () => {
       const current = await metrics();

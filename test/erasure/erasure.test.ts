@@ -50,7 +50,7 @@ describe("eraseUser", () => {
     // Seen present first: 2 items × (2 accounts, 12 transactions, 3 webhook events), the job, and the
     // rejected delivery without an item id whose body names the user; each event's bytes in R2.
     expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, category_sync_jobs: 1, webhook_events: 7, r2_objects: 7 });
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
 
     const result = await eraseUser(erasureDeps(), userId);
     expect(result).toMatchObject({ pluggy: { deleted: 2, alreadyGone: 0, refused: 0 }, items: 2, accounts: 4, transactions: 24, categorySyncJobs: 1, webhookEvents: 7, webhookBodies: 7 });
@@ -82,7 +82,7 @@ describe("eraseUser", () => {
     const { itemIds } = await populatedUser(userId, 2);
     const [first, second] = itemIds;
     if (!first || !second) throw new Error("fixture");
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
     const before = await footprint(userId, itemIds);
 
     const fault = await sim.fault({ path: `^/items/${second}$`, method: "DELETE", status: 503, times: 1 });
@@ -122,7 +122,7 @@ describe("eraseUser", () => {
     const storedTx = await storeWebhook({ event: "transactions/created", eventId: crypto.randomUUID(), itemId: second.item.id, accountId: second.accounts[0]?.id ?? null });
     const someoneElses = await sim.createItem({ clientUserId: uniqueUser("keep"), accounts: 1, transactionsPerAccount: 1 });
     const notMine = await storeWebhook({ event: "item/created", eventId: crypto.randomUUID(), id: someoneElses.item.id, itemId: someoneElses.item.id, triggeredBy: "USER" });
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
 
     const result = await eraseUser(erasureDeps(), userId);
     expect(result.itemIds.sort()).toEqual([item.id, second.item.id].sort());
@@ -138,7 +138,7 @@ describe("eraseUser", () => {
   it("the sweep pass erases webhooks that arrived after the first pass, but never a connection made after the request", async () => {
     const userId = uniqueUser("erase");
     const { itemIds } = await populatedUser(userId, 1);
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
     const first = await eraseUser(erasureDeps(), userId);
     // Pluggy's own item/deleted for the item we just deleted lands afterwards.
     const late = await storeWebhook({ event: "item/deleted", eventId: crypto.randomUUID(), itemId: itemIds[0] });
@@ -174,7 +174,7 @@ describe("an erased user stays erased", () => {
     const { itemIds } = await populatedUser(userId, 1);
     const [itemId] = itemIds;
     if (!itemId) throw new Error("fixture");
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId);
 
     expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId })).outcome).toBe("processed");
@@ -185,7 +185,7 @@ describe("an erased user stays erased", () => {
     const userId = uniqueUser("erase");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 4 });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
     await eraseUser(erasureDeps(), userId); // no local trace and no webhook yet: it cannot see the item
 
     expect((await processWebhookPayload(syncDeps(), { event: "item/created", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
@@ -201,7 +201,7 @@ describe("an erased user stays erased", () => {
     expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "synced" });
     await new Promise((resolve) => setTimeout(resolve, 5));
     // The request is recorded; the consumer has not run yet when these writers act.
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
 
     expect((await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
@@ -212,8 +212,8 @@ describe("an erased user stays erased", () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     // A repeat within 10 minutes changes nothing: the renewal comes later than that.
     await db.update(erasureRequests).set({ requestedAt: new Date(Date.now() - ERASURE_REPEAT_WINDOW_MS - 1_000).toISOString() }).where(eq(erasureRequests.userId, userId));
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
-    const { db: d, pluggy } = syncDeps();
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
+    const { catalog: d, pluggy } = syncDeps();
     await db.insert(items).values({
       id: another.id,
       userId,
@@ -222,7 +222,7 @@ describe("an erased user stays erased", () => {
       createdAt: new Date().toISOString(),
       updatedAt: new Date().toISOString(),
     });
-    expect(await reconcileItem({ db: d, pluggy, logger }, another.id)).toMatchObject({ outcome: "erased" });
+    expect(await reconcileItem({ catalog: d, pluggy, logger }, another.id)).toMatchObject({ outcome: "erased" });
     expect(await existsAtPluggy(another.id)).toBe(false);
     expect(await footprint(userId, [another.id])).toEqual(NOTHING);
   });
@@ -232,10 +232,10 @@ describe("requests", () => {
   it("requestErasure records a queued request and queues user.erase; renewing moves requested_at forward", async () => {
     const userId = uniqueUser("erase");
     const { queue, sent } = recordingQueue();
-    await requestErasure({ db, queue, logger }, userId, new Date("2026-01-01T00:00:00.000Z"));
+    await requestErasure({ catalog: db, eventsQueue: queue, logger }, userId, new Date("2026-01-01T00:00:00.000Z"));
     expect(await erasureRequest(userId)).toEqual({ userId, status: "queued", requestedAt: "2026-01-01T00:00:00.000Z", completedAt: null });
     await db.update(erasureRequests).set({ status: "done", completedAt: "2026-01-01T00:01:00.000Z" }).where(eq(erasureRequests.userId, userId));
-    await requestErasure({ db, queue, logger }, userId, new Date("2026-02-01T00:00:00.000Z"));
+    await requestErasure({ catalog: db, eventsQueue: queue, logger }, userId, new Date("2026-02-01T00:00:00.000Z"));
     expect(await erasureRequest(userId)).toEqual({ userId, status: "queued", requestedAt: "2026-02-01T00:00:00.000Z", completedAt: null });
     expect(sent).toEqual([
       { kind: "user.erase", userId },
@@ -251,14 +251,14 @@ describe("requests", () => {
       { userId: recent, status: "queued", requestedAt: new Date().toISOString() },
     ]);
     const { queue, sent } = recordingQueue();
-    await requeueStaleErasures({ db, queue, logger });
+    await requeueStaleErasures({ catalog: db, eventsQueue: queue, logger });
     expect(sent).toContainEqual({ kind: "user.erase", userId: stuck });
     expect(sent).not.toContainEqual({ kind: "user.erase", userId: recent });
   });
 
   it("a dead user.erase is acked on the dead-letter queue (the request stays queued for the hourly job)", async () => {
     const userId = uniqueUser("erase");
-    await requestErasure({ db, queue: recordingQueue().queue, logger }, userId);
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
     const { id, result } = await deliver({ kind: "user.erase", userId }, { queue: "finance-hub-events-dlq", attempts: 9 });
     expect(result.explicitAcks).toEqual([id]);
     expect(await erasureRequest(userId)).toMatchObject({ status: "queued" });

@@ -20,12 +20,12 @@ export const bucket = env.WEBHOOK_ARCHIVE;
 
 export function erasureDeps(): ErasureDeps {
   const logger = createLogger({ test: "erasure" });
-  return { db, bucket, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
+  return { catalog: db, bucket, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
 }
 
 export const syncDeps = () => {
   const logger = createLogger({ test: "erasure" });
-  return { db, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
+  return { catalog: db, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
 };
 
 /** A stored webhook delivery: its row and its exact bytes in R2. */

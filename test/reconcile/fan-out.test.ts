@@ -1,4 +1,4 @@
-import { createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, ne } from "drizzle-orm";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
@@ -102,7 +102,7 @@ describe("queueReconciliation (the fan-out)", () => {
     await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
     // Everything else in this file's D1 was just reconciled, so 242 = never + stale + the 240 bulk.
-    const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "admin", limit: 242 });
+    const queued = await queueReconciliation({ catalog: db, eventsQueue: recording.queue, logger }, { trigger: "admin", limit: 242 });
     expect(queued).toBe(242);
     expect(recording.batches.map((batch) => batch.length)).toEqual([100, 100, 42]);
     const ids = recording.messages().flatMap((m) => (m.body.kind === "item.reconcile" ? [m.body.itemId] : []));
@@ -123,7 +123,7 @@ describe("queueReconciliation (the fan-out)", () => {
     const never = await makeItem(owner, { lastReconciledAt: null });
     await everythingElseReconciledNow(owner);
     const recording = recordingQueue();
-    const queued = await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron" });
+    const queued = await queueReconciliation({ catalog: db, eventsQueue: recording.queue, logger }, { trigger: "cron" });
     const messages = recording.messages();
     expect(queued).toBe(3);
     // Never reconciled first, then the oldest; evenly spread from now over the spread window.
@@ -136,7 +136,7 @@ describe("queueReconciliation (the fan-out)", () => {
   it("counts a run, even one with nothing to queue", async () => {
     const before = await reconciliationMetrics();
     const recording = recordingQueue();
-    await queueReconciliation({ db, queue: recording.queue, logger }, { trigger: "cron", minIntervalHours: 1_000_000, limit: 0 });
+    await queueReconciliation({ catalog: db, eventsQueue: recording.queue, logger }, { trigger: "cron", minIntervalHours: 1_000_000, limit: 0 });
     expect(recording.batches).toEqual([]);
     expect((await reconciliationMetrics()).runs).toBe(before.runs + 1);
   });
@@ -147,7 +147,7 @@ describe("queueReconciliation (the fan-out)", () => {
     const due = await makeItem(owner, { lastReconciledAt: null });
     const recording = recordingQueue();
     const controller = createScheduledController({ cron: HOURLY_CRON, scheduledTime: Date.now() });
-    await runScheduled(controller, { ...env, EVENTS_QUEUE: recording.queue });
+    await runScheduled(controller, { ...env, EVENTS_QUEUE: recording.queue }, createExecutionContext());
     const itemIds = recording.messages().flatMap((m) => (m.body.kind === "item.reconcile" ? [m.body.itemId] : []));
     expect(itemIds).toContain(due.id);
     expect(recording.messages().every((m) => m.body.kind !== "item.reconcile" || m.body.trigger === "cron")).toBe(true);

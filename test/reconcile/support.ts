@@ -31,7 +31,7 @@ export function deps(options: PluggyClientOptions = {}): SyncDeps & { clientId: 
   const clientId = `${env.PLUGGY_CLIENT_ID}+reconcile-${crypto.randomUUID()}`;
   const logger = createLogger({ test: "reconcile" });
   const pluggy = createPluggyClient({ ...env, PLUGGY_CLIENT_ID: clientId }, { maxReadAttempts: 1, sleep: async () => {}, logger, ...options });
-  return { db, pluggy, logger, clientId };
+  return { catalog: db, pluggy, logger, clientId };
 }
 
 /** YYYY-MM-DD `days` ago (UTC). */

@@ -20,7 +20,7 @@ export function syncDeps(options: PluggyClientOptions = {}): SyncDeps & { client
   const clientId = `${env.PLUGGY_CLIENT_ID}+sync-${crypto.randomUUID()}`;
   const logger = createLogger({ test: "sync" });
   const pluggy = createPluggyClient({ ...env, PLUGGY_CLIENT_ID: clientId }, { maxReadAttempts: 1, sleep: async () => {}, logger, ...options });
-  return { db, pluggy, logger, clientId };
+  return { catalog: db, pluggy, logger, clientId };
 }
 
 export const localItem = (itemId: string) => db.select().from(items).where(eq(items.id, itemId)).get();

@@ -15,6 +15,7 @@ import { createWebhookProcessHandler, isConcurrentEvent } from "../../src/webhoo
 import { sim } from "../helpers/simulator.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { counterTotal, db, eventPayload, eventRow, sha256Of } from "./support.ts";
+import { servicesFor } from "../../src/platform/services.ts";
 
 /** Stores an event the way intake does (row + exact bytes), without sending a message. */
 async function seedEvent(options: { payload?: Record<string, unknown>; status?: WebhookEventRow["status"]; corrupt?: boolean; withoutBody?: boolean } = {}) {
@@ -67,7 +68,7 @@ async function consume(messages: Array<{ eventId: string; replay?: boolean; atte
     };
   }
   const ctx = createExecutionContext();
-  await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), env as AppBindings, ctx, createLogger(), undefined, () => options.concurrent === true);
+  await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), servicesFor(env as AppBindings, ctx, { logger: createLogger() }), undefined, () => options.concurrent === true);
   return { batch, result: await getQueueResult(batch, ctx), retryDelays };
 }
 

@@ -13,6 +13,7 @@ import { createWebhookProcessHandler } from "../../src/webhooks/webhooks.consume
 import { authHeaders } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
 import { counterTotal, db, eventRow, hmacHex, rowsByRequestId, SECRET_NEW, sha256Of, uniqueIp } from "./support.ts";
+import { servicesFor } from "../../src/platform/services.ts";
 
 /*
  * Ids a signed body may carry that cannot be used as keys — unpaired UTF-16 surrogates, control
@@ -208,7 +209,7 @@ describe("processing a body stored before intake refused such ids", () => {
     const batch = createMessageBatch("finance-hub-events", [{ id: `msg-${eventId}`, timestamp: new Date(), attempts: 1, body: { kind: "webhook.process", eventId } }]);
     const ctx = createExecutionContext();
     const processor = vi.fn(async () => ({ outcome: "processed" as const }));
-    await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), env as AppBindings, ctx, createLogger());
+    await consumeBatch(batch, webhookProcessMessage, createWebhookProcessHandler(() => processor), servicesFor(env as AppBindings, ctx, { logger: createLogger() }));
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual([`msg-${eventId}`]);
     expect(result.retryMessages).toEqual([]);

@@ -25,16 +25,16 @@ describe("checkRateLimit", () => {
     const ip = uniqueIp();
     const now = Date.now();
     for (let i = 0; i < LOCAL_ALLOWANCE; i++) {
-      const check = checkRateLimit(limiter, ip, logger, now);
+      const check = checkRateLimit({ limiter: limiter, logger }, ip, now);
       expect(check.trusted).toBe(true);
       expect(await check.verdict).toBe(true);
     }
     expect(calls).toEqual([]);
-    const beyond = checkRateLimit(limiter, ip, logger, now);
+    const beyond = checkRateLimit({ limiter: limiter, logger }, ip, now);
     expect(await beyond.verdict).toBe(true);
     expect(calls).toEqual([`webhook:${ip}`]);
     // A new period starts a new allowance.
-    checkRateLimit(limiter, ip, logger, now + RATE_LIMIT_PERIOD_SECONDS * 1000);
+    checkRateLimit({ limiter: limiter, logger }, ip, now + RATE_LIMIT_PERIOD_SECONDS * 1000);
     expect(calls).toHaveLength(1);
   });
 
@@ -42,26 +42,26 @@ describe("checkRateLimit", () => {
     const over = countingLimiter(false);
     const ip = uniqueIp();
     const now = Date.now();
-    for (let i = 0; i < LOCAL_ALLOWANCE; i++) checkRateLimit(over.limiter, ip, logger, now);
-    const first = checkRateLimit(over.limiter, ip, logger, now);
+    for (let i = 0; i < LOCAL_ALLOWANCE; i++) checkRateLimit({ limiter: over.limiter, logger }, ip, now);
+    const first = checkRateLimit({ limiter: over.limiter, logger }, ip, now);
     expect(first.trusted).toBe(true);
     expect(await first.verdict).toBe(false);
-    const next = checkRateLimit(over.limiter, ip, logger, now + 1);
+    const next = checkRateLimit({ limiter: over.limiter, logger }, ip, now + 1);
     expect(next.trusted).toBe(false);
     expect(await next.verdict).toBe(false);
 
     // While suspect there is no free allowance: every delivery asks, until the limiter says yes again.
     const recovered = countingLimiter(true);
-    const later = checkRateLimit(recovered.limiter, ip, logger, now + 2);
+    const later = checkRateLimit({ limiter: recovered.limiter, logger }, ip, now + 2);
     expect(later.trusted).toBe(false);
     expect(await later.verdict).toBe(true);
-    expect(checkRateLimit(recovered.limiter, ip, logger, now + 3).trusted).toBe(true);
+    expect(checkRateLimit({ limiter: recovered.limiter, logger }, ip, now + 3).trusted).toBe(true);
   });
 
   it("fails open when the limiter errors", async () => {
     const ip = uniqueIp();
     const broken: RateLimit = { limit: () => Promise.reject(new Error("limiter down")) };
-    for (let i = 0; i < LOCAL_ALLOWANCE; i++) checkRateLimit(broken, ip, logger);
-    expect(await checkRateLimit(broken, ip, logger).verdict).toBe(true);
+    for (let i = 0; i < LOCAL_ALLOWANCE; i++) checkRateLimit({ limiter: broken, logger }, ip);
+    expect(await checkRateLimit({ limiter: broken, logger }, ip).verdict).toBe(true);
   });
 });

@@ -519,7 +519,7 @@ describe("a retry across midnight UTC (the retry's key is another day's)", () =>
     const bytes = new Uint8Array(new TextEncoder().encode(raw));
     try {
       const result = await acceptDelivery(
-        { db: db(), bucket, queue: silentQueue, logger: createLogger({ test: "midnight" }), waitUntil: (promise) => void background.push(promise) },
+        { catalog: db(), bucket, eventsQueue: silentQueue, logger: createLogger({ test: "midnight" }), waitUntil: (promise) => void background.push(promise) },
         { bytes, sha256: await sha256Of(raw), contentType: "application/json", matchedKey: "key:0", requestId: crypto.randomUUID(), receivedAt },
       );
       return { status: result.status };

@@ -52,7 +52,7 @@ describe("sweeper (FREQUENT_CRON)", () => {
     const ours = new Set([idle, fresh, stuck, working, done].map((event) => event.eventId));
 
     const queue = recordingQueue(env.EVENTS_QUEUE);
-    await sweepWebhookEvents(db(), queue, now, logger);
+    await sweepWebhookEvents({ catalog: db(), eventsQueue: queue, logger }, now);
     const sent = (queue.sent as Array<{ eventId: string }>).filter((message) => ours.has(message.eventId));
     expect(sent.map((message) => message.eventId).sort()).toEqual([idle.eventId, stuck.eventId].sort());
     expect(sent.every((message) => Object.keys(message).sort().join() === "eventId,kind")).toBe(true);
@@ -62,7 +62,7 @@ describe("sweeper (FREQUENT_CRON)", () => {
     expect((await eventRow(working.eventId))?.status).toBe("processing");
     // The re-queued events were touched, so the next run does not send them again.
     const again = recordingQueue(env.EVENTS_QUEUE);
-    await sweepWebhookEvents(db(), again, new Date(now.getTime() + MINUTE), logger);
+    await sweepWebhookEvents({ catalog: db(), eventsQueue: again, logger }, new Date(now.getTime() + MINUTE));
     expect((again.sent as Array<{ eventId: string }>).filter((message) => ours.has(message.eventId))).toEqual([]);
     // The consumer picks them up for real.
     for (const id of [idle.eventId, stuck.eventId]) {
@@ -74,7 +74,7 @@ describe("sweeper (FREQUENT_CRON)", () => {
     const old = new Date(Date.now() - 20 * MINUTE);
     for (let i = 0; i < 4; i++) await seed({ receivedAt: old });
     const queue = recordingQueue(env.EVENTS_QUEUE);
-    const result = await sweepWebhookEvents(db(), queue, new Date(), logger, 3);
+    const result = await sweepWebhookEvents({ catalog: db(), eventsQueue: queue, logger }, new Date(), 3);
     expect(result.requeued).toBe(3);
     expect(queue.sent).toHaveLength(3);
   });
@@ -107,9 +107,9 @@ describe("retention purge (HOURLY_CRON, WEBHOOK_RETENTION_DAYS)", () => {
     for (let i = 0; i < 5; i++) expired.push(await seed({ status: "processed", receivedAt: new Date(now.getTime() - (91 + i) * DAY) }));
     const kept = await seed({ status: "processed", receivedAt: new Date(now.getTime() - 89 * DAY) });
 
-    expect(await purgeExpiredWebhookBodies(db(), env.WEBHOOK_ARCHIVE, now, 90, logger, { batchSize: 2, maxBatches: 2 })).toBe(4);
-    expect(await purgeExpiredWebhookBodies(db(), env.WEBHOOK_ARCHIVE, now, 90, logger, { batchSize: 2, maxBatches: 2 })).toBe(1);
-    expect(await purgeExpiredWebhookBodies(db(), env.WEBHOOK_ARCHIVE, now, 90, logger)).toBe(0);
+    expect(await purgeExpiredWebhookBodies({ catalog: db(), bucket: env.WEBHOOK_ARCHIVE, logger }, now, 90, { batchSize: 2, maxBatches: 2 })).toBe(4);
+    expect(await purgeExpiredWebhookBodies({ catalog: db(), bucket: env.WEBHOOK_ARCHIVE, logger }, now, 90, { batchSize: 2, maxBatches: 2 })).toBe(1);
+    expect(await purgeExpiredWebhookBodies({ catalog: db(), bucket: env.WEBHOOK_ARCHIVE, logger }, now, 90)).toBe(0);
 
     for (const event of expired) {
       expect(await env.WEBHOOK_ARCHIVE.head(event.key)).toBeNull();
@@ -156,18 +156,18 @@ describe("webhookMetrics", () => {
     await seed({ status: "processed", receivedAt: at(8, 5) });
     await seed({ status: "rejected", receivedAt: at(9, 1) });
     const d = db();
-    await incrementCounter(d, "webhooks.accepted", 2, at(8, 5));
-    await incrementCounter(d, "webhooks.accepted", 1, at(10, 30));
-    await incrementCounter(d, "webhooks.accepted", 1, at(11, 0)); // outside [from, to)
-    await incrementCounter(d, "webhooks.unsigned", 1, at(10, 30));
-    await incrementCounter(d, "webhooks.duplicate", 2, at(8, 10));
-    await incrementCounter(d, "webhooks.rejected", 4, at(9, 10));
-    await incrementCounter(d, "webhooks.processed", 1, at(8, 6));
-    await incrementCounter(d, "webhooks.ignored", 1, at(10, 31));
-    await incrementCounter(d, "webhooks.failed", 1, at(9, 0));
-    await incrementCounter(d, "webhooks.dead", 1, at(7, 59)); // outside
+    await incrementCounter({ catalog: d }, "webhooks.accepted", 2, at(8, 5));
+    await incrementCounter({ catalog: d }, "webhooks.accepted", 1, at(10, 30));
+    await incrementCounter({ catalog: d }, "webhooks.accepted", 1, at(11, 0)); // outside [from, to)
+    await incrementCounter({ catalog: d }, "webhooks.unsigned", 1, at(10, 30));
+    await incrementCounter({ catalog: d }, "webhooks.duplicate", 2, at(8, 10));
+    await incrementCounter({ catalog: d }, "webhooks.rejected", 4, at(9, 10));
+    await incrementCounter({ catalog: d }, "webhooks.processed", 1, at(8, 6));
+    await incrementCounter({ catalog: d }, "webhooks.ignored", 1, at(10, 31));
+    await incrementCounter({ catalog: d }, "webhooks.failed", 1, at(9, 0));
+    await incrementCounter({ catalog: d }, "webhooks.dead", 1, at(7, 59)); // outside
 
-    const metrics = await webhookMetrics(d, from, to, "hour");
+    const metrics = await webhookMetrics({ catalog: d }, from, to, "hour");
     expect(metrics.totals).toEqual({ accepted: 3, unsigned: 1, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 0 });
     expect(metrics.series).toEqual([
       { bucket: "2025-01-10T08:00:00Z", accepted: 2, unsigned: 0, duplicate: 2, rejected: 0, processed: 1, ignored: 0, failed: 0, dead: 0 },
@@ -175,7 +175,7 @@ describe("webhookMetrics", () => {
       { bucket: "2025-01-10T10:00:00Z", accepted: 1, unsigned: 1, duplicate: 0, rejected: 0, processed: 0, ignored: 1, failed: 0, dead: 0 },
     ]);
 
-    const daily = await webhookMetrics(d, new Date(Date.UTC(2025, 0, 9)), new Date(Date.UTC(2025, 0, 11)), "day");
+    const daily = await webhookMetrics({ catalog: d }, new Date(Date.UTC(2025, 0, 9)), new Date(Date.UTC(2025, 0, 11)), "day");
     expect(daily.series.map((point) => point.bucket)).toEqual(["2025-01-09T00:00:00Z", "2025-01-10T00:00:00Z"]);
     expect(daily.totals).toEqual({ accepted: 4, unsigned: 1, duplicate: 2, rejected: 4, processed: 1, ignored: 1, failed: 1, dead: 1 });
   });
@@ -183,10 +183,10 @@ describe("webhookMetrics", () => {
   it("counts refused deliveries (bad signature) as rejected", async () => {
     // One range for both reads, so an hour turning between them cannot move the window.
     const [from, to] = [new Date(Date.now() - 60 * MINUTE), new Date(Date.now() + 60 * MINUTE)];
-    const before = await webhookMetrics(db(), from, to, "hour");
+    const before = await webhookMetrics({ catalog: db() }, from, to, "hour");
     const response = await fetchWithEnv(await webhookRequest(JSON.stringify(eventPayload()), { signature: "0".repeat(64) }), {});
     expect(response.status).toBe(401);
-    const after = await webhookMetrics(db(), from, to, "hour");
+    const after = await webhookMetrics({ catalog: db() }, from, to, "hour");
     expect(after.totals.rejected).toBe(before.totals.rejected + 1);
     expect(after.totals.accepted).toBe(before.totals.accepted);
   });

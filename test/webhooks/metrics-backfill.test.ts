@@ -29,11 +29,11 @@ describe("0001_webhook_delivery_counters backfill", () => {
       .insert(webhookEvents)
       .values([row("processed", at(5, 1)), row("failed", at(5, 59)), row("dead", at(6, 0)), row("rejected", at(5, 30)), row("rejected", at(6, 10))]);
     // Refused deliveries (bad signature) were counters already: the backfill adds to them.
-    await incrementCounter(db(), "webhooks.rejected", 2, new Date(at(5, 45)));
+    await incrementCounter({ catalog: db() }, "webhooks.rejected", 2, new Date(at(5, 45)));
 
     for (const query of migration?.queries ?? []) await env.DB.prepare(query).run();
 
-    const metrics = await webhookMetrics(db(), new Date(Date.UTC(2023, 2, 4, 5)), new Date(Date.UTC(2023, 2, 4, 7)), "hour");
+    const metrics = await webhookMetrics({ catalog: db() }, new Date(Date.UTC(2023, 2, 4, 5)), new Date(Date.UTC(2023, 2, 4, 7)), "hour");
     expect(metrics.series.map(({ bucket, accepted, rejected }) => ({ bucket, accepted, rejected }))).toEqual([
       { bucket: "2023-03-04T05:00:00Z", accepted: 2, rejected: 3 },
       { bucket: "2023-03-04T06:00:00Z", accepted: 1, rejected: 1 },

@@ -93,7 +93,7 @@ describe("webhook subscription ids", () => {
         return fetch(request);
       },
     });
-    await expect(deletePluggyWebhook(pluggy, id)).rejects.toMatchObject({ code: "not_found" });
+    await expect(deletePluggyWebhook({ pluggy }, id)).rejects.toMatchObject({ code: "not_found" });
     expect(calls.filter((line) => !line.startsWith("POST /auth"))).toEqual([]);
   });
 });
