@@ -441,7 +441,7 @@ describe("ledger transaction reads", () => {
     await inLedger(userId, (db) => db.insert(categorySyncJobs).values(aJob).run());
 
     const page = await ledger.listTransactions({ limit: 10 });
-    expect(page.jobs).toEqual([{ ...aJob, pluggyCategoryId: null, syncedAt: null }]);
+    expect(page.jobs).toEqual([{ ...aJob, pluggyCategoryId: null, syncedAt: null, pendingSince: null, attentionStatus: null }]);
     expect(await ledger.getTransaction(aId)).toMatchObject({ row: { id: aId, pluggyId: a.pluggyId }, job: { id: aJob.id, status: "failed" } });
     expect(await ledger.getTransaction(bId)).toMatchObject({ row: { id: bId }, job: null });
     expect(await ledger.getTransaction(uid())).toBeNull();
