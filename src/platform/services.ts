@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client.ts";
 import { createPluggyClient, type PluggyApi, type PluggyProfileName } from "../pluggy/pluggy.client.ts";
 import type { CategorySyncMessage, EventsQueueMessage } from "../queues/messages.ts";
+import { ledgerFor, type UserLedger } from "../ledger/user-ledger.ts";
 import type { AppEnv, AppBindings } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
@@ -20,6 +21,11 @@ export interface Services {
   /** The Pluggy client for this invocation's profile, created on first use (routes that never call Pluggy pay nothing). */
   readonly pluggy: PluggyApi;
   readonly logger: Logger;
+  /**
+   * A user's ledger (their banking data: a SQLite Durable Object per user). Routes pass the caller's
+   * id; consumers the owner the catalog's item directory names. Calls are RPCs, each a unit of work.
+   */
+  ledger(userId: string): DurableObjectStub<UserLedger>;
   /** Work that may finish after the answer (ExecutionContext.waitUntil). */
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -54,6 +60,7 @@ export function servicesFor(env: AppBindings, ctx: Pick<ExecutionContext, "waitU
       }
       return client;
     },
+    ledger: (userId) => ledgerFor(env, userId),
     waitUntil: (promise) => ctx.waitUntil(promise),
   };
 }
