@@ -399,6 +399,11 @@ export class UserLedger extends DurableObject<AppBindings> {
       .run();
   }
 
+  /** Jobs published to the catalog's attention index, optionally only on `itemIds`' transactions (erasure). */
+  attentionJobIds(options: { itemIds?: readonly string[] } = {}): string[] {
+    return outbox.attentionJobIds(this.db, options);
+  }
+
   // (end of category-sync outbox)
 
   // ------------------------------------------------------------------------------------------------
