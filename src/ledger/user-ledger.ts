@@ -177,6 +177,23 @@ export class UserLedger extends DurableObject<AppBindings> {
     return held;
   }
 
+  /**
+   * Erasure's sweep: when the ledger holds no banking rows any more, erases it whole (its owner record,
+   * counters and alarm), as `eraseAll`; decided and done with no other call let in between, so a
+   * connection stored meanwhile is never lost. Returns whether it erased.
+   */
+  async eraseIfEmpty(): Promise<boolean> {
+    let erased = false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (Object.values(banking.footprint(this.db)).some((n) => n > 0)) return;
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      await migrate(this.db, migrations);
+      erased = true;
+    });
+    return erased;
+  }
+
   // (end of items, accounts, transactions)
 
   // ------------------------------------------------------------------------------------------------
