@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lte, min, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lte, min, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { AttentionChange } from "../catalog/attention.repo.ts";
 import { RETRY_SWEEP_AFTER_MS, SWEEP_AFTER_MS } from "../category-sync/category-sync.config.ts";
@@ -610,4 +610,22 @@ export function nextOutboxAlarm(db: LedgerDb): number | null {
     (at): at is number => at !== null && Number.isFinite(at),
   );
   return candidates.length === 0 ? null : Math.min(...candidates);
+}
+
+/**
+ * The ids of the jobs this ledger has published to the catalog's attention index (`attention_status`
+ * set), optionally only those on transactions of `itemIds`: what erasing the ledger, or some of its
+ * items, must also take out of the index (by primary key), found before the jobs themselves go.
+ */
+export function attentionJobIds(db: LedgerDb, options: { itemIds?: readonly string[] | undefined } = {}): string[] {
+  const flagged = isNotNull(categorySyncJobs.attentionStatus);
+  if (options.itemIds === undefined) return db.select({ id: categorySyncJobs.id }).from(categorySyncJobs).where(flagged).all().map((row) => row.id);
+  if (options.itemIds.length === 0) return [];
+  return db
+    .select({ id: categorySyncJobs.id })
+    .from(categorySyncJobs)
+    .innerJoin(transactions, eq(transactions.id, categorySyncJobs.transactionId))
+    .where(and(flagged, sql`${transactions.itemId} IN (SELECT value FROM json_each(${JSON.stringify(options.itemIds)}))`))
+    .all()
+    .map((row) => row.id);
 }

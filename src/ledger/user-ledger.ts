@@ -177,6 +177,23 @@ export class UserLedger extends DurableObject<AppBindings> {
     return held;
   }
 
+  /**
+   * Erasure's sweep: when the ledger holds no banking rows any more, erases it whole (its owner record,
+   * counters and alarm), as `eraseAll`; decided and done with no other call let in between, so a
+   * connection stored meanwhile is never lost. Returns whether it erased.
+   */
+  async eraseIfEmpty(): Promise<boolean> {
+    let erased = false;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (Object.values(banking.footprint(this.db)).some((n) => n > 0)) return;
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      await migrate(this.db, migrations);
+      erased = true;
+    });
+    return erased;
+  }
+
   // (end of items, accounts, transactions)
 
   // ------------------------------------------------------------------------------------------------
@@ -397,6 +414,11 @@ export class UserLedger extends DurableObject<AppBindings> {
       .values({ key: ALARM_FAILURES_KEY, value: "1" })
       .onConflictDoUpdate({ target: schema.ledgerMeta.key, set: { value: sql`cast(${schema.ledgerMeta.value} as integer) + 1` } })
       .run();
+  }
+
+  /** Jobs published to the catalog's attention index, optionally only on `itemIds`' transactions (erasure). */
+  attentionJobIds(options: { itemIds?: readonly string[] } = {}): string[] {
+    return outbox.attentionJobIds(this.db, options);
   }
 
   // (end of category-sync outbox)

@@ -13,7 +13,7 @@ import {
   type TransactionInput,
 } from "../../src/ledger/banking.inputs.ts";
 import * as schema from "../../src/ledger/ledger.schema.ts";
-import { accounts, categorySyncJobs, items, transactions } from "../../src/ledger/ledger.schema.ts";
+import { accounts, categorySyncJobs, items, ledgerMeta, transactions } from "../../src/ledger/ledger.schema.ts";
 import type { UserLedger } from "../../src/ledger/user-ledger.ts";
 import { encodeCursor } from "../../src/platform/cursor.ts";
 import { inLedger, ledgerOf } from "../helpers/ledger.ts";
@@ -557,6 +557,20 @@ describe("the whole ledger", () => {
     // Usable again, as a new ledger.
     expect(await ledger.applyItem(userId, item)).toEqual({ created: true, updated: false });
     expect(await ledger.owner()).toBe(userId);
+  });
+
+  it("eraseIfEmpty erases a ledger with no banking rows (owner record included) and leaves one that holds any", async () => {
+    const { userId, ledger, item } = await setup();
+    expect(await ledger.eraseIfEmpty()).toBe(false);
+    expect(await ledger.getItem(item.id)).not.toBeNull();
+    expect(await ledger.owner()).toBe(userId);
+
+    await ledger.deleteItemData(item.id);
+    expect(await ledger.owner()).toBe(userId);
+    expect(await ledger.eraseIfEmpty()).toBe(true);
+    expect(await ledger.owner()).toBeNull();
+    expect(await inLedger(userId, (db) => db.select().from(ledgerMeta).all())).toEqual([]);
+    expect(await ledger.applyItem(userId, item)).toEqual({ created: true, updated: false });
   });
 
   it("two users' ledgers never see each other's rows", async () => {

@@ -459,3 +459,24 @@ describe("per-ledger counters", () => {
     expect(OUTBOX_COUNTERS).toEqual(CATEGORY_SYNC_METRICS);
   });
 });
+
+describe("attentionJobIds: what erasing a ledger (or some of its items) must take out of the attention index", () => {
+  it("lists the jobs published to the index, optionally only those on an item's transactions; a job never published is not listed", async () => {
+    const { userId, transactionId, ledger } = await newUserWithTransaction();
+    await recordLedgerQueue(userId);
+    const onItem1 = (await queueChange(userId, transactionId)).message;
+    const elsewhere = await addTransaction(userId);
+    await inLedger(userId, (db) => db.update(transactions).set({ itemId: "item-2" }).where(eq(transactions.id, elsewhere)).run());
+    const onItem2 = (await queueChange(userId, elsewhere)).message;
+    const unpublished = (await queueChange(userId, await addTransaction(userId))).message;
+    expect(await ledger.attentionJobIds()).toEqual([]);
+
+    await ledger.markDead({ jobId: onItem1.jobId, version: 1 });
+    await ledger.markFailed({ jobId: onItem2.jobId, version: 1, kind: "final", error: "400" });
+    expect((await ledger.attentionJobIds()).sort()).toEqual([onItem1.jobId, onItem2.jobId].sort());
+    expect(await ledger.attentionJobIds({ itemIds: ["item-1"] })).toEqual([onItem1.jobId]);
+    expect(await ledger.attentionJobIds({ itemIds: ["item-2", "item-9"] })).toEqual([onItem2.jobId]);
+    expect(await ledger.attentionJobIds({ itemIds: [] })).toEqual([]);
+    expect(await ledger.attentionJobIds()).not.toContain(unpublished.jobId);
+  });
+});
