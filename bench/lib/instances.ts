@@ -208,11 +208,14 @@ export function runSeeder(script: string, args: string[], what: string): string 
  */
 export function measureCatalogBytes(persistTo: string, stateRoot: string, users: number, itemsPerUser: number): { before: number; after: number; growth: number; rows: number; users: number; tablesWithUserId: string[]; totalMs: number } {
   const scratch = join(stateRoot, "catalog-bytes.sqlite");
-  copyFileSync(localD1File(persistTo), scratch);
+  // The file and its write-ahead log (the migrations may still sit in the log).
+  const source = localD1File(persistTo);
+  copyFileSync(source, scratch);
+  if (existsSync(`${source}-wal`)) copyFileSync(`${source}-wal`, `${scratch}-wal`);
   try {
     return JSON.parse(runSeeder("seed-catalog.ts", ["bytes", scratch, String(users), String(itemsPerUser)], "measuring catalog bytes")) as ReturnType<typeof measureCatalogBytes>;
   } finally {
-    rmSync(scratch, { force: true });
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${scratch}${suffix}`, { force: true });
   }
 }
 

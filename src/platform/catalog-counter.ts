@@ -20,8 +20,9 @@ const counts: CatalogStatementCounts = { reads: 0, writes: 0, batches: 0 };
 
 export const CATALOG_STATEMENTS_PATH = "/api/__bench/catalog-statements";
 
-export function countingEnabled(env: { BENCH_COUNT_CATALOG?: string | undefined }): boolean {
-  return env.BENCH_COUNT_CATALOG === "true";
+/** Bench mode: the Worker has `BENCH_COUNT_CATALOG=true` (a development variable; not in AppBindings on purpose). */
+export function countingEnabled(env: object): boolean {
+  return (env as { BENCH_COUNT_CATALOG?: unknown }).BENCH_COUNT_CATALOG === "true";
 }
 
 /** Whether a SQL text only reads. */
@@ -87,7 +88,7 @@ function countedSession(session: D1DatabaseSession): D1DatabaseSession {
 }
 
 /** The catalog binding as services should use it: counted in bench mode, untouched otherwise. */
-export function catalogBinding(env: { DB: D1Database; BENCH_COUNT_CATALOG?: string | undefined }): D1Database {
+export function catalogBinding(env: { DB: D1Database }): D1Database {
   if (!countingEnabled(env)) return env.DB;
   const db = env.DB;
   return {
@@ -103,7 +104,7 @@ export function catalogBinding(env: { DB: D1Database; BENCH_COUNT_CATALOG?: stri
 }
 
 /** The counts route's answer in bench mode; undefined otherwise (the request goes on, to a 404). */
-export function catalogStatementsRoute(env: { BENCH_COUNT_CATALOG?: string | undefined }, method: string, path: string): Response | undefined {
+export function catalogStatementsRoute(env: object, method: string, path: string): Response | undefined {
   if (!countingEnabled(env) || method !== "GET" || path !== CATALOG_STATEMENTS_PATH) return undefined;
   return Response.json({ data: catalogStatementCounts() }, { headers: { "Cache-Control": "no-store" } });
 }
