@@ -139,7 +139,7 @@ describe("admin categories", () => {
     const category = await mappedCategory(PLUGGY.pix);
     const transaction = await localTransaction(uniqueUser(), { categoryId: category.id });
     expect((await call(`/api/admin/categories/${category.id}/`, { method: "DELETE", headers })).status).toBe(204);
-    expect((await readTransaction(transaction.id)).categoryId).toBeNull();
+    expect((await readTransaction(transaction)).categoryId).toBeNull();
     expect(await db().query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, category.id) })).toBeUndefined();
   });
 });
@@ -330,8 +330,8 @@ describe("admin category syncs", () => {
     const res = await call(`/api/admin/category-syncs/${job.id}/retry/`, { method: "POST", headers });
     expect(res.status).toBe(202);
     expect(await body(res)).toEqual({ data: { queued: 1 } });
-    await vi.waitUntil(async () => (await readJob(job.id)).status === "synced", { timeout: 15_000, interval: 100 });
-    const after = await readJob(job.id);
+    await vi.waitUntil(async () => (await readJob(job)).status === "synced", { timeout: 15_000, interval: 100 });
+    const after = await readJob(job);
     expect(after).toMatchObject({ status: "synced", attempts: 2, lastError: null, pluggyCategoryId: PLUGGY.pix });
     expect(after.updatedAt > job.updatedAt).toBe(true);
     expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.pix);

@@ -7,7 +7,7 @@ import { SWEEP_AFTER_MS, RETRY_SWEEP_AFTER_MS } from "../../src/category-sync/ca
 import { CATEGORY_SYNC_METRICS } from "../../src/category-sync/sync-jobs.service.ts";
 import { createDb } from "../../src/db/client.ts";
 import { categorySyncJobs, ledgerCounters, ledgerMeta, transactions } from "../../src/ledger/ledger.schema.ts";
-import { ledgerCategorySyncMessage } from "../../src/ledger/outbox.messages.ts";
+import { categorySyncMessage } from "../../src/queues/messages.ts";
 import { OUTBOX_COUNTERS, OUTBOX_SKIP_REASONS, parseJobCursor } from "../../src/ledger/outbox.repo.ts";
 import type { AppBindings } from "../../src/platform/env.ts";
 import { hourBucket } from "../../src/platform/metrics.ts";
@@ -120,7 +120,7 @@ describe("changeCategory: the transaction and its outbox job in one transaction"
     const result = await ledger.changeCategory({ userId, transactionId, categoryId: "cat-food", pluggyCategoryId: "05070000", skipReason: null, now, dueAt });
     expect(result.outcome).toBe("queued");
     if (result.outcome !== "queued") return;
-    expect(ledgerCategorySyncMessage.parse(result.message)).toEqual({ kind: "category.sync", jobId: result.message.jobId, transactionId, version: 1, userId });
+    expect(categorySyncMessage.parse(result.message)).toEqual({ kind: "category.sync", jobId: result.message.jobId, transactionId, version: 1, userId });
     expect(result.attention).toBeNull();
 
     const transaction = await transactionOf(userId, transactionId);
@@ -327,7 +327,7 @@ describe("the ledger's alarm (the sweeper, per user)", () => {
     const before = Date.now();
     expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
     expect(sent).toEqual([due]);
-    expect(ledgerCategorySyncMessage.safeParse(sent[0]).success).toBe(true);
+    expect(categorySyncMessage.safeParse(sent[0]).success).toBe(true);
     const bumped = await jobOf(userId, due.jobId);
     expect(Date.parse(bumped?.dueAt ?? "")).toBeGreaterThanOrEqual(before + SWEEP_AFTER_MS);
     expect((await jobOf(userId, notDue.jobId))?.dueAt).toBe(notDueAt.toISOString());
