@@ -5,7 +5,7 @@ import { categorySyncJobs } from "../../src/ledger/ledger.schema.ts";
 import type { AppBindings } from "../../src/platform/env.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { inLedger, ledgerOf } from "../helpers/ledger.ts";
-import { PLUGGY, localTransaction, makeSyncJob, mappedCategory, pluggyBackedTransaction, readJob, runLedgerAlarm, simCategoryOf } from "./support.ts";
+import { PLUGGY, armLedgerAlarm, localTransaction, makeSyncJob, mappedCategory, pluggyBackedTransaction, readJob, runLedgerAlarm, simCategoryOf } from "./support.ts";
 
 /*
  * The cron sweeper is gone: each user's ledger re-queues its own pending jobs whose due time passed (a
@@ -14,10 +14,6 @@ import { PLUGGY, localTransaction, makeSyncJob, mappedCategory, pluggyBackedTran
  */
 
 const past = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-const HOUR = 60 * 60_000;
-
-/** Arms the ledger's alarm an hour ahead (jobs written straight into a ledger arm none), for runLedgerAlarm to run. */
-const armAlarm = (userId: string) => runInDurableObject(ledgerOf(userId), (_instance, state) => state.storage.setAlarm(Date.now() + HOUR));
 
 /**
  * Replaces the ledger's queue binding with one that records what it sends and delivers nothing. Each
@@ -51,7 +47,7 @@ describe("the ledger's alarm re-queues due pending jobs (the cron sweeper's succ
     const category = await mappedCategory(PLUGGY.salary);
     // As if the PATCH committed but its queue send was lost: no message exists for this job.
     const job = await makeSyncJob(transaction, category.id, { dueAt: past(10) });
-    await armAlarm(userId);
+    await armLedgerAlarm(userId);
 
     expect(await runLedgerAlarm(userId)).toBe(true);
 
@@ -65,7 +61,7 @@ describe("the ledger's alarm re-queues due pending jobs (the cron sweeper's succ
     const transaction = await localTransaction(userId);
     const category = await mappedCategory(PLUGGY.pix);
     const job = await makeSyncJob(transaction, category.id, { dueAt: past(10) });
-    await armAlarm(userId);
+    await armLedgerAlarm(userId);
     const now = Date.now();
     await runLedgerAlarm(userId);
     expect(sent).toEqual([{ kind: "category.sync", jobId: job.id, transactionId: transaction.id, version: 1, userId }]);
@@ -104,7 +100,7 @@ describe("the ledger's alarm re-queues due pending jobs (the cron sweeper's succ
           .run();
       }
     });
-    await armAlarm(userId);
+    await armLedgerAlarm(userId);
     await runLedgerAlarm(userId);
     phase.now = 2;
     // One run sends at most SWEEP_MAX_BATCHES batches, oldest due first: the newest overdue job is left.
@@ -123,7 +119,7 @@ describe("the ledger's alarm re-queues due pending jobs (the cron sweeper's succ
     const notDue = await makeSyncJob(await localTransaction(userId), category.id);
     const dead = await makeSyncJob(await localTransaction(userId), category.id, { status: "dead", dueAt: past(30) });
     const failed = await makeSyncJob(await localTransaction(userId), category.id, { status: "failed", dueAt: past(30) });
-    await armAlarm(userId);
+    await armLedgerAlarm(userId);
     await runLedgerAlarm(userId);
     expect(sent).toEqual([]);
     expect((await readJob(notDue)).dueAt).toBe(notDue.dueAt);
@@ -136,7 +132,7 @@ describe("the ledger's alarm re-queues due pending jobs (the cron sweeper's succ
     await recordOnly(userId);
     const category = await mappedCategory(PLUGGY.pix);
     await makeSyncJob(await localTransaction(userId), category.id, { status: "failed" });
-    await armAlarm(userId);
+    await armLedgerAlarm(userId);
     await runLedgerAlarm(userId);
     expect(await runInDurableObject(ledgerOf(userId), (_instance, state) => state.storage.getAlarm())).toBeNull();
   });

@@ -8,6 +8,7 @@ import { uniqueUser } from "../helpers/auth.ts";
 import {
   PLUGGY,
   SYNC_DLQ,
+  attentionOf,
   db,
   deliver,
   localTransaction,
@@ -162,6 +163,8 @@ describe("category.sync consumer", () => {
       expect(after.lastError).toContain(String(status));
       expect(after.lastError).toContain(message);
       if (codeDescription) expect(after.lastError).toContain(codeDescription);
+      // An operator finds it without knowing whose it is: the catalog's attention index lists it.
+      expect(await attentionOf(job.id)).toMatchObject({ userId: job.userId, status: "failed" });
     });
   });
 
@@ -226,6 +229,7 @@ describe("category.sync dead-letter handler", () => {
     const { id, result } = await deliver(messageOf(job), { queue: SYNC_DLQ });
     expect(result.explicitAcks).toEqual([id]);
     expect(await readJob(job)).toMatchObject({ status: "dead", lastError: "503: Simulated failure (503)", attempts: 4 });
+    expect(await attentionOf(job.id)).toMatchObject({ userId: job.userId, status: "dead" });
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
   });
 

@@ -1,4 +1,4 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { vi } from "vitest";
@@ -117,6 +117,9 @@ export const messageOf = (job: { id: string; transactionId: string; version: num
   version,
   userId: job.userId,
 });
+
+/** Arms the ledger's alarm an hour ahead (jobs written straight into a ledger arm none), for runLedgerAlarm to run. */
+export const armLedgerAlarm = (userId: string) => runInDurableObject(ledgerOf(userId), (_instance, state) => state.storage.setAlarm(Date.now() + 60 * 60_000));
 
 /** Runs the user's ledger alarm now (the cron sweeper's successor); false when none was armed. */
 export const runLedgerAlarm = (userId: string) => runDurableObjectAlarm(ledgerOf(userId));

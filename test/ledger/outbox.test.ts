@@ -109,6 +109,13 @@ async function recordLedgerQueue(userId: string, options: { fail?: boolean } = {
   return sent;
 }
 
+/** When the ledger next rolls its counters up into the catalog (ms), as it recorded it. */
+const rollupDueOf = (userId: string) =>
+  inLedger(userId, (db) => Number(db.select().from(ledgerMeta).where(eq(ledgerMeta.key, "rollup_due_at")).get()?.value ?? Number.NaN));
+/** As if the roll-up's minute had passed. */
+const makeRollupDue = (userId: string) =>
+  inLedger(userId, (db) => db.update(ledgerMeta).set({ value: String(Date.now() - 1) }).where(eq(ledgerMeta.key, "rollup_due_at")).run());
+
 const attentionRow = async (jobId: string) =>
   (await catalog().select().from(attention).where(and(eq(attention.kind, "category_sync"), eq(attention.id, jobId))))[0];
 
@@ -116,7 +123,8 @@ describe("changeCategory: the transaction and its outbox job in one transaction"
   it("bumps the version, marks the choice the user's, upserts one pending job at that version, counts it and arms the alarm at its due time", async () => {
     const { userId, transactionId, ledger } = await newUserWithTransaction();
     const now = new Date();
-    const dueAt = later(3 * MINUTE, now);
+    // Due before the counters' roll-up (a minute after counting), so the alarm is the job's.
+    const dueAt = later(MINUTE / 2, now);
     const result = await ledger.changeCategory({ userId, transactionId, categoryId: "cat-food", pluggyCategoryId: "05070000", skipReason: null, now, dueAt });
     expect(result.outcome).toBe("queued");
     if (result.outcome !== "queued") return;
@@ -331,8 +339,13 @@ describe("the ledger's alarm (the sweeper, per user)", () => {
     const bumped = await jobOf(userId, due.jobId);
     expect(Date.parse(bumped?.dueAt ?? "")).toBeGreaterThanOrEqual(before + SWEEP_AFTER_MS);
     expect((await jobOf(userId, notDue.jobId))?.dueAt).toBe(notDueAt.toISOString());
-    expect(await alarmOf(userId)).toBe(Date.parse(bumped?.dueAt ?? ""));
     expect((await countersOf(userId))[OUTBOX_COUNTERS.requeued]).toBe(1);
+    // Armed for the next due job, or the counters' roll-up if that comes first; once rolled up, the job's.
+    expect(await alarmOf(userId)).toBe(Math.min(Date.parse(bumped?.dueAt ?? ""), await rollupDueOf(userId)));
+    await makeRollupDue(userId);
+    await runDurableObjectAlarm(ledgerOf(userId));
+    expect(await countersOf(userId)).toEqual({});
+    expect(await alarmOf(userId)).toBe(Date.parse(bumped?.dueAt ?? ""));
   });
 
   it("leaves no alarm once nothing is pending", async () => {
@@ -340,6 +353,10 @@ describe("the ledger's alarm (the sweeper, per user)", () => {
     const sent = await recordLedgerQueue(userId);
     const { message } = await queueChange(userId, transactionId);
     await ledger.markSynced({ jobId: message.jobId, version: 1, pluggyCategoryId: "05070000", answer: { categoryId: null, category: null } });
+    // What it counted is still owed to the catalog: the alarm stays armed for that roll-up.
+    expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
+    expect(await alarmOf(userId)).toBe(await rollupDueOf(userId));
+    await makeRollupDue(userId);
     expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
     expect(sent).toEqual([]);
     expect(await alarmOf(userId)).toBeNull();
