@@ -8,7 +8,7 @@ import { newId } from "../platform/ids.ts";
 import { hourBucket } from "../platform/metrics.ts";
 import { categorySyncJobs, ledgerCounters, transactions, type CategorySyncJobRow, type CategorySyncStatus, type LedgerCounterRow } from "./ledger.schema.ts";
 import type { LedgerDb } from "./user-ledger.ts";
-import type { LedgerCategorySyncMessage } from "./outbox.messages.ts";
+import type { CategorySyncMessage } from "../queues/messages.ts";
 
 /*
  * The category-sync outbox inside one user's ledger (`category_sync_jobs`, one row per transaction) and
@@ -39,6 +39,12 @@ export const OUTBOX_COUNTERS = {
   /** Re-queued by the alarm, a retry, a redrive or a resync. */
   requeued: "category_sync.requeued",
 } as const;
+
+/**
+ * Not an event count: each ledger adds the change in its number of pending jobs at every roll-up, so
+ * the sum over all buckets is the number of pending jobs everywhere (as of each ledger's last roll-up).
+ */
+export const PENDING_GAUGE = "category_sync.pending";
 
 /** A job pending this long needs an operator (it joins the attention index). */
 export const ATTENTION_PENDING_AFTER_MS = 10 * 60_000;
@@ -78,8 +84,18 @@ export function drainCounters(db: LedgerDb): LedgerCounterRow[] {
   return db.delete(ledgerCounters).returning().all();
 }
 
+/** Whether anything was counted since the last drain. */
+export function hasCounters(db: LedgerDb): boolean {
+  return db.select({ name: ledgerCounters.name }).from(ledgerCounters).limit(1).get() !== undefined;
+}
+
+/** How many jobs are pending here now. */
+export function countPending(db: LedgerDb): number {
+  return db.select({ n: sql<number>`count(*)` }).from(categorySyncJobs).where(eq(categorySyncJobs.status, "pending")).get()?.n ?? 0;
+}
+
 /** The message that asks the consumer to sync `job` at its current version. */
-export const messageFor = (userId: string, job: Pick<CategorySyncJobRow, "id" | "transactionId" | "version">): LedgerCategorySyncMessage => ({
+export const messageFor = (userId: string, job: Pick<CategorySyncJobRow, "id" | "transactionId" | "version">): CategorySyncMessage => ({
   kind: "category.sync",
   jobId: job.id,
   transactionId: job.transactionId,
@@ -121,7 +137,7 @@ export interface ChangeCategoryInput {
 export type ChangeCategoryResult =
   | { outcome: "not_found" }
   | { outcome: "skipped"; reason: OutboxSkipReason; attention: AttentionChange | null }
-  | { outcome: "queued"; message: LedgerCategorySyncMessage; dueAt: string; attention: AttentionChange | null };
+  | { outcome: "queued"; message: CategorySyncMessage; dueAt: string; attention: AttentionChange | null };
 
 /**
  * A user's category choice for one of their transactions: the transaction (category, chosen-by-user,
@@ -303,7 +319,7 @@ export interface MarkSyncedInput {
 export type MarkSyncedResult =
   | { outcome: "synced"; attention: AttentionChange | null }
   /** A newer change holds the job. `resync` when that newer change was already synced and is re-opened. */
-  | { outcome: "superseded"; resync: LedgerCategorySyncMessage | null };
+  | { outcome: "superseded"; resync: CategorySyncMessage | null };
 
 /**
  * Pluggy accepted the category: the job becomes synced only while it still holds this version, and the
@@ -403,7 +419,7 @@ export function markDead(db: LedgerDb, userId: string, input: { jobId: string; v
 
 export interface ReopenResult {
   /** The re-opened jobs' messages, for the ledger to send. */
-  messages: LedgerCategorySyncMessage[];
+  messages: CategorySyncMessage[];
   attention: AttentionChange[];
 }
 
@@ -521,6 +537,11 @@ export function listJobs(
 export function getJob(db: LedgerDb, jobId: string): CategorySyncJobDto | null {
   const row = db.select().from(categorySyncJobs).where(eq(categorySyncJobs.id, jobId)).get();
   return row ? toJobDto(row) : null;
+}
+
+/** The jobs among `jobIds` this ledger holds (in no particular order). */
+export function getJobs(db: LedgerDb, jobIds: readonly string[]): CategorySyncJobDto[] {
+  return chunk([...new Set(jobIds)], IDS_PER_STATEMENT).flatMap((part) => db.select().from(categorySyncJobs).where(inArray(categorySyncJobs.id, part)).all().map(toJobDto));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { SWEEP_AFTER_MS, SWEEP_BATCH_SIZE, SWEEP_MAX_BATCHES } from "../category
 import { createDb } from "../db/client.ts";
 import type { AppBindings } from "../platform/env.ts";
 import { createLogger } from "../platform/logger.ts";
+import { counterIncrement } from "../platform/metrics.ts";
 import migrations from "./migrations/migrations.js";
 import * as schema from "./ledger.schema.ts";
 import type { AccountRow, CategorySyncJobRow, ItemRow, TransactionRow } from "./ledger.schema.ts";
@@ -14,7 +15,7 @@ import * as banking from "./banking.repo.ts";
 import type { AccountInput, ItemInput, LocalAccounts, TransactionInput, TransactionPageCounts } from "./banking.inputs.ts";
 import { nowIso } from "../platform/ids.ts";
 import type { CategorySyncStatus, LedgerCounterRow } from "./ledger.schema.ts";
-import type { LedgerCategorySyncMessage } from "./outbox.messages.ts";
+import type { CategorySyncMessage } from "../queues/messages.ts";
 import * as outbox from "./outbox.repo.ts";
 import type { CategorySyncJobDto, ChangeCategoryInput, ChangeCategoryResult, JobForSyncResult, MarkFailedInput, MarkSyncedInput, MarkSyncedResult, TransitionResult } from "./outbox.repo.ts";
 
@@ -25,6 +26,14 @@ const ledgerLogger = createLogger({ component: "user-ledger" });
 /** ledger_meta key: consecutive alarms whose queue send or catalog write failed (drives their backoff). */
 const ALARM_FAILURES_KEY = "outbox_alarm_failures";
 const ALARM_RETRY_BASE_MS = 5_000;
+/** ledger_meta key: when the counters are next rolled up into the catalog (ms since the epoch). */
+const ROLLUP_DUE_KEY = "rollup_due_at";
+/** ledger_meta key: this ledger's pending jobs as the catalog's PENDING_GAUGE last heard of them. */
+const PENDING_REPORTED_KEY = "pending_reported";
+/** ledger_meta key: when the counters last went to the catalog (ms since the epoch). */
+const ROLLED_UP_AT_KEY = "rolled_up_at";
+/** Counters reach the catalog at most this often per ledger, and no later than this after counting. */
+export const ROLLUP_INTERVAL_MS = 60_000;
 
 /**
  * One user's banking data: a SQLite Durable Object addressed by `idFromName(userId)` (see
@@ -169,6 +178,8 @@ export class UserLedger extends DurableObject<AppBindings> {
    */
   async eraseAll(): Promise<banking.Footprint> {
     const held = banking.footprint(this.db);
+    // Last counts and the pending figure (now none) go to the catalog first; best effort, never blocks erasure.
+    await this.rollUp(new Date(), 0);
     await this.ctx.blockConcurrencyWhile(async () => {
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
@@ -212,12 +223,16 @@ export class UserLedger extends DurableObject<AppBindings> {
       return outbox.changeCategory(this.db, input);
     });
     if (result.outcome === "queued") await this.armOutboxAlarm();
+    await this.armRollup(input.now);
     return result;
   }
 
   /** The job to send at `version`, or why not (stale, missing, closed as failed here). */
-  jobForSync(input: { jobId: string; version: number; transactionId?: string; now?: Date }): JobForSyncResult {
-    return this.ctx.storage.transactionSync(() => outbox.jobForSync(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  async jobForSync(input: { jobId: string; version: number; transactionId?: string; now?: Date }): Promise<JobForSyncResult> {
+    const now = input.now ?? new Date();
+    const result = this.ctx.storage.transactionSync(() => outbox.jobForSync(this.db, this.ownerId(), { ...input, now }));
+    await this.armRollup(now);
+    return result;
   }
 
   /** Pluggy accepted the job at `version`; a re-opened newer job (an older call landed late) is re-queued here. */
@@ -228,17 +243,24 @@ export class UserLedger extends DurableObject<AppBindings> {
       await this.requeue([result.resync], now);
       await this.armOutboxAlarm();
     }
+    await this.armRollup(now);
     return result;
   }
 
   /** A failed sync at `version`: `retryable` keeps it pending (the queue retries), `final` makes it failed. */
-  markFailed(input: Omit<MarkFailedInput, "now"> & { now?: Date }): TransitionResult {
-    return this.ctx.storage.transactionSync(() => outbox.markFailed(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  async markFailed(input: Omit<MarkFailedInput, "now"> & { now?: Date }): Promise<TransitionResult> {
+    const now = input.now ?? new Date();
+    const result = this.ctx.storage.transactionSync(() => outbox.markFailed(this.db, this.ownerId(), { ...input, now }));
+    await this.armRollup(now);
+    return result;
   }
 
   /** Retries exhausted: dead at `version` if still pending. */
-  markDead(input: { jobId: string; version: number; now?: Date }): TransitionResult {
-    return this.ctx.storage.transactionSync(() => outbox.markDead(this.db, this.ownerId(), { ...input, now: input.now ?? new Date() }));
+  async markDead(input: { jobId: string; version: number; now?: Date }): Promise<TransitionResult> {
+    const now = input.now ?? new Date();
+    const result = this.ctx.storage.transactionSync(() => outbox.markDead(this.db, this.ownerId(), { ...input, now }));
+    await this.armRollup(now);
+    return result;
   }
 
   /** Operator retry of one job, whatever its state: pending again and queued now. */
@@ -248,6 +270,7 @@ export class UserLedger extends DurableObject<AppBindings> {
     if (!reopened) return { outcome: "not_found" };
     await this.requeue(reopened.messages, now);
     await this.armOutboxAlarm();
+    await this.armRollup(now);
     return { outcome: "queued", queued: reopened.messages.length, attention: reopened.attention };
   }
 
@@ -258,6 +281,7 @@ export class UserLedger extends DurableObject<AppBindings> {
     if (reopened.messages.length > 0) {
       await this.requeue(reopened.messages, now);
       await this.armOutboxAlarm();
+      await this.armRollup(now);
     }
     return { queued: reopened.messages.length, attention: reopened.attention };
   }
@@ -279,13 +303,17 @@ export class UserLedger extends DurableObject<AppBindings> {
   /**
    * The cron sweeper, per ledger: re-queues pending jobs whose due time passed (bounded batches, each
    * claimed by moving its due time first), puts jobs pending for too long into the catalog's attention
-   * index, and re-arms for the next due moment; with nothing pending it leaves no alarm. A failed send
-   * or catalog write loses nothing: the jobs stay pending and the alarm comes back with backoff.
+   * index, and re-arms for the next due moment. It also rolls the counters up into the catalog when
+   * due (at most once a minute). With nothing pending and nothing counted it leaves no alarm. A failed
+   * send or catalog write loses nothing: the jobs stay pending and the alarm comes back with backoff.
    */
   override async alarm(): Promise<void> {
     const now = new Date();
     const next = await this.outboxAlarm(now);
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    await this.rollUpIfDue(now);
+    const rollup = this.rollupDueAt(now);
+    const at = next === null ? rollup : rollup === null ? next : Math.min(next, rollup);
+    if (at !== null) await this.ctx.storage.setAlarm(at);
   }
 
   private ownerId(): string {
@@ -301,7 +329,7 @@ export class UserLedger extends DurableObject<AppBindings> {
   }
 
   /** Sends re-queue messages now (≤ 100 per batch); returns the job ids whose send failed. */
-  private async send(messages: readonly LedgerCategorySyncMessage[]): Promise<{ sent: number; failed: string[] }> {
+  private async send(messages: readonly CategorySyncMessage[]): Promise<{ sent: number; failed: string[] }> {
     const out = { sent: 0, failed: [] as string[] };
     for (let i = 0; i < messages.length; i += 100) {
       const part = messages.slice(i, i + 100);
@@ -320,7 +348,7 @@ export class UserLedger extends DurableObject<AppBindings> {
   }
 
   /** Sends and counts re-queued jobs (a failed send leaves them pending for the alarm). */
-  private async requeue(messages: readonly LedgerCategorySyncMessage[], now: Date): Promise<void> {
+  private async requeue(messages: readonly CategorySyncMessage[], now: Date): Promise<void> {
     const { sent } = await this.send(messages);
     if (sent > 0) this.ctx.storage.transactionSync(() => outbox.countOutbox(this.db, outbox.OUTBOX_COUNTERS.requeued, sent, now));
   }
@@ -419,6 +447,96 @@ export class UserLedger extends DurableObject<AppBindings> {
   /** Jobs published to the catalog's attention index, optionally only on `itemIds`' transactions (erasure). */
   attentionJobIds(options: { itemIds?: readonly string[] } = {}): string[] {
     return outbox.attentionJobIds(this.db, options);
+  }
+
+  /** Several jobs by id (those this ledger holds), for the admin list built from the attention index. */
+  getJobs(input: { jobIds: readonly string[] }): CategorySyncJobDto[] {
+    return outbox.getJobs(this.db, input.jobIds);
+  }
+
+  /**
+   * When the counters next go to the catalog (ms), or null when there is nothing to roll up. The first
+   * counter after a roll-up sets it a minute ahead, so a ledger writes the catalog at most once a
+   * minute and no count waits longer than that.
+   */
+  private rollupDueAt(now: Date): number | null {
+    const due = this.metaNumber(ROLLUP_DUE_KEY);
+    if (due !== null) return due;
+    if (!outbox.hasCounters(this.db)) return null;
+    const at = now.getTime() + ROLLUP_INTERVAL_MS;
+    this.setMeta(ROLLUP_DUE_KEY, at);
+    return at;
+  }
+
+  /** After a call that counted something: the alarm is armed no later than the roll-up's due time. */
+  private async armRollup(now: Date): Promise<void> {
+    const due = this.rollupDueAt(now);
+    if (due === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+  }
+
+  /**
+   * The alarm's roll-up, when due. Also when only the number of pending jobs changed (jobs removed with
+   * their transactions count nothing, yet the catalog's figure must follow), a minute after the last.
+   */
+  private async rollUpIfDue(now: Date): Promise<void> {
+    let due = this.metaNumber(ROLLUP_DUE_KEY);
+    const pending = outbox.countPending(this.db);
+    if (due === null) {
+      if (pending === (this.metaNumber(PENDING_REPORTED_KEY) ?? 0)) return;
+      due = (this.metaNumber(ROLLED_UP_AT_KEY) ?? 0) + ROLLUP_INTERVAL_MS;
+      if (due > now.getTime()) this.setMeta(ROLLUP_DUE_KEY, due);
+    }
+    if (due > now.getTime()) return;
+    await this.rollUp(now, pending);
+  }
+
+  /**
+   * Drains the counters into the catalog's `metric_counters` in one D1 batch (each in its own hourly
+   * bucket), with the change in this ledger's number of pending jobs (the `PENDING_GAUGE` the metrics
+   * sum). If the catalog cannot be written the counts are put back and tried again a minute later.
+   */
+  private async rollUp(now: Date, pending: number): Promise<boolean> {
+    const counters = this.ctx.storage.transactionSync(() => outbox.drainCounters(this.db));
+    const delta = pending - (this.metaNumber(PENDING_REPORTED_KEY) ?? 0);
+    const catalog = createDb(this.env.DB);
+    const [first, ...rest] = [
+      ...counters.map((row) => counterIncrement({ catalog }, row.name, row.count, new Date(row.bucket))),
+      ...(delta !== 0 ? [counterIncrement({ catalog }, outbox.PENDING_GAUGE, delta, now)] : []),
+    ];
+    try {
+      if (first) await catalog.batch([first, ...rest]);
+    } catch (error) {
+      this.ctx.storage.transactionSync(() => {
+        for (const row of counters) outbox.countOutbox(this.db, row.name, row.count, new Date(row.bucket));
+        this.setMeta(ROLLUP_DUE_KEY, now.getTime() + ROLLUP_INTERVAL_MS);
+      });
+      ledgerLogger.error("could not roll the ledger's counters up into the catalog; retrying in a minute", {
+        counters: counters.length,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return false;
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.setMeta(PENDING_REPORTED_KEY, pending);
+      this.setMeta(ROLLED_UP_AT_KEY, now.getTime());
+      this.db.delete(schema.ledgerMeta).where(eq(schema.ledgerMeta.key, ROLLUP_DUE_KEY)).run();
+    });
+    return true;
+  }
+
+  private metaNumber(key: string): number | null {
+    const value = this.db.select().from(schema.ledgerMeta).where(eq(schema.ledgerMeta.key, key)).get()?.value;
+    return value === undefined ? null : Number(value);
+  }
+
+  private setMeta(key: string, value: number): void {
+    this.db
+      .insert(schema.ledgerMeta)
+      .values({ key, value: String(value) })
+      .onConflictDoUpdate({ target: schema.ledgerMeta.key, set: { value: String(value) } })
+      .run();
   }
 
   // (end of category-sync outbox)

@@ -7,7 +7,7 @@ import { SWEEP_AFTER_MS, RETRY_SWEEP_AFTER_MS } from "../../src/category-sync/ca
 import { CATEGORY_SYNC_METRICS } from "../../src/category-sync/sync-jobs.service.ts";
 import { createDb } from "../../src/db/client.ts";
 import { categorySyncJobs, ledgerCounters, ledgerMeta, transactions } from "../../src/ledger/ledger.schema.ts";
-import { ledgerCategorySyncMessage } from "../../src/ledger/outbox.messages.ts";
+import { categorySyncMessage } from "../../src/queues/messages.ts";
 import { OUTBOX_COUNTERS, OUTBOX_SKIP_REASONS, parseJobCursor } from "../../src/ledger/outbox.repo.ts";
 import type { AppBindings } from "../../src/platform/env.ts";
 import { hourBucket } from "../../src/platform/metrics.ts";
@@ -109,6 +109,13 @@ async function recordLedgerQueue(userId: string, options: { fail?: boolean } = {
   return sent;
 }
 
+/** When the ledger next rolls its counters up into the catalog (ms), as it recorded it. */
+const rollupDueOf = (userId: string) =>
+  inLedger(userId, (db) => Number(db.select().from(ledgerMeta).where(eq(ledgerMeta.key, "rollup_due_at")).get()?.value ?? Number.NaN));
+/** As if the roll-up's minute had passed. */
+const makeRollupDue = (userId: string) =>
+  inLedger(userId, (db) => db.update(ledgerMeta).set({ value: String(Date.now() - 1) }).where(eq(ledgerMeta.key, "rollup_due_at")).run());
+
 const attentionRow = async (jobId: string) =>
   (await catalog().select().from(attention).where(and(eq(attention.kind, "category_sync"), eq(attention.id, jobId))))[0];
 
@@ -116,11 +123,12 @@ describe("changeCategory: the transaction and its outbox job in one transaction"
   it("bumps the version, marks the choice the user's, upserts one pending job at that version, counts it and arms the alarm at its due time", async () => {
     const { userId, transactionId, ledger } = await newUserWithTransaction();
     const now = new Date();
-    const dueAt = later(3 * MINUTE, now);
+    // Due before the counters' roll-up (a minute after counting), so the alarm is the job's.
+    const dueAt = later(MINUTE / 2, now);
     const result = await ledger.changeCategory({ userId, transactionId, categoryId: "cat-food", pluggyCategoryId: "05070000", skipReason: null, now, dueAt });
     expect(result.outcome).toBe("queued");
     if (result.outcome !== "queued") return;
-    expect(ledgerCategorySyncMessage.parse(result.message)).toEqual({ kind: "category.sync", jobId: result.message.jobId, transactionId, version: 1, userId });
+    expect(categorySyncMessage.parse(result.message)).toEqual({ kind: "category.sync", jobId: result.message.jobId, transactionId, version: 1, userId });
     expect(result.attention).toBeNull();
 
     const transaction = await transactionOf(userId, transactionId);
@@ -327,12 +335,17 @@ describe("the ledger's alarm (the sweeper, per user)", () => {
     const before = Date.now();
     expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
     expect(sent).toEqual([due]);
-    expect(ledgerCategorySyncMessage.safeParse(sent[0]).success).toBe(true);
+    expect(categorySyncMessage.safeParse(sent[0]).success).toBe(true);
     const bumped = await jobOf(userId, due.jobId);
     expect(Date.parse(bumped?.dueAt ?? "")).toBeGreaterThanOrEqual(before + SWEEP_AFTER_MS);
     expect((await jobOf(userId, notDue.jobId))?.dueAt).toBe(notDueAt.toISOString());
-    expect(await alarmOf(userId)).toBe(Date.parse(bumped?.dueAt ?? ""));
     expect((await countersOf(userId))[OUTBOX_COUNTERS.requeued]).toBe(1);
+    // Armed for the next due job, or the counters' roll-up if that comes first; once rolled up, the job's.
+    expect(await alarmOf(userId)).toBe(Math.min(Date.parse(bumped?.dueAt ?? ""), await rollupDueOf(userId)));
+    await makeRollupDue(userId);
+    await runDurableObjectAlarm(ledgerOf(userId));
+    expect(await countersOf(userId)).toEqual({});
+    expect(await alarmOf(userId)).toBe(Date.parse(bumped?.dueAt ?? ""));
   });
 
   it("leaves no alarm once nothing is pending", async () => {
@@ -340,6 +353,10 @@ describe("the ledger's alarm (the sweeper, per user)", () => {
     const sent = await recordLedgerQueue(userId);
     const { message } = await queueChange(userId, transactionId);
     await ledger.markSynced({ jobId: message.jobId, version: 1, pluggyCategoryId: "05070000", answer: { categoryId: null, category: null } });
+    // What it counted is still owed to the catalog: the alarm stays armed for that roll-up.
+    expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
+    expect(await alarmOf(userId)).toBe(await rollupDueOf(userId));
+    await makeRollupDue(userId);
     expect(await runDurableObjectAlarm(ledgerOf(userId))).toBe(true);
     expect(sent).toEqual([]);
     expect(await alarmOf(userId)).toBeNull();
