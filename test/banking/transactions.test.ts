@@ -384,7 +384,7 @@ describe("large pages", () => {
     const userId = uniqueUser();
     const item = await makeItem(userId);
     const account = await makeAccount(userId, item.id);
-    const categoryList = [];
+    const categoryList: { id: string; name: string }[] = [];
     for (let start = 0; start < 121; start += 25) categoryList.push(...(await Promise.all(Array.from({ length: Math.min(25, 121 - start) }, () => makeCategory()))));
     const made: { id: string; pluggyId: string | null; categoryId: string | null }[] = [];
     for (let start = 0; start < 150; start += 25) {
