@@ -384,6 +384,19 @@ describe("DELETE /api/banking/items/{id}/", () => {
     expect(listed.data.map((item: { id: string }) => item.id)).toEqual([itemId]);
   });
 
+  it("finishes a deletion that stopped halfway: the ledger's data gone, the directory still naming the caller → 204, directory entry removed", async () => {
+    const user = uniqueUser();
+    const { itemId, transaction } = await itemWithData(user);
+    await inLedger(user, (_db, ledger) => ledger.deleteItemData(itemId));
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 1 });
+    expect((await remove(user, itemId)).status).toBe(204);
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
+    expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toHaveLength(1);
+    // A stranger gets no such second chance: the directory names someone else.
+    const other = await itemWithData(uniqueUser("owner"));
+    expect((await remove(uniqueUser(), other.itemId)).status).toBe(404);
+  });
+
   it("answers 404 for an unknown item, deleting nothing anywhere", async () => {
     const itemId = crypto.randomUUID();
     const res = await remove(uniqueUser(), itemId);
