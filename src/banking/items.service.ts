@@ -44,9 +44,3 @@ export async function listItems({ ledger }: LedgerDeps, userId: string, filters:
   const page = await ledger(userId).listItems({ limit: filters.limit, after });
   return { data: page.rows.map(serializeItem), nextCursor: page.nextCursor };
 }
-
-/** One of the caller's items, or undefined (another user's item is not in the caller's ledger). */
-export async function getItem({ ledger }: LedgerDeps, userId: string, itemId: string): Promise<ItemDto | undefined> {
-  const row = await ledger(userId).getItem(itemId);
-  return row ? serializeItem(row) : undefined;
-}
