@@ -29,7 +29,8 @@ describe("processWebhookPayload", () => {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 30 });
     // Pluggy's body has no clientUserId: the owner comes from GET /items/{id}.
     expect(await process(event("item/created", { itemId: item.id, triggeredBy: "USER" }))).toBe("processed");
-    expect(await localItem(userId, item.id)).toMatchObject({ userId, status: item.status });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id, status: item.status });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
@@ -73,7 +74,8 @@ describe("processWebhookPayload", () => {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
     await sim.updateItem(item.id, { status: "LOGIN_ERROR", executionStatus: "INVALID_CREDENTIALS", error: { code: "INVALID_CREDENTIALS", message: "bad" } });
     expect(await process(event("item/error", { itemId: item.id }))).toBe("processed");
-    expect(await localItem(userId, item.id)).toMatchObject({ userId, status: "LOGIN_ERROR", transactionsWatermark: null });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id, status: "LOGIN_ERROR", transactionsWatermark: null });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     // item/created later still runs the first (full) sync.
     await sim.updateItem(item.id, { status: "UPDATED", executionStatus: "SUCCESS", error: null });
     expect(await process(event("item/created", { itemId: item.id }))).toBe("processed");
@@ -224,7 +226,8 @@ describe("processWebhookPayload", () => {
       const { item, userId } = await syncedItem(3);
       const result = await processWebhookPayload(syncDeps(), event("item/deleted", { itemId: item.id }));
       expect(result).toEqual({ outcome: "ignored", reason: `deletion not confirmed: GET /items/{id} still answers the item (status ${item.status}); nothing was removed` });
-      expect(await localItem(userId, item.id)).toMatchObject({ userId });
+      expect(await localItem(userId, item.id)).toMatchObject({ id: item.id });
+      expect(await directoryEntry(item.id)).toMatchObject({ userId });
       await expectLocalMatchesSimulator(item.id, userId);
     });
 
@@ -297,7 +300,8 @@ describe("processWebhookPayload", () => {
     const userId = uniqueUser("events");
     const { item, transactionIds } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 9 });
     expect(await process(event("transactions/updated", { itemId: item.id, transactionIds: transactionIds.slice(0, 3) }))).toBe("processed");
-    expect(await localItem(userId, item.id)).toMatchObject({ userId });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     await expectLocalMatchesSimulator(item.id, userId);
 
     const before = await localTransactions(userId, item.id);
