@@ -25,7 +25,12 @@ export const attention = sqliteTable(
     since: text("since").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.kind, t.id] }), index("attention_kind_status_since_idx").on(t.kind, t.status, t.since)],
+  (t) => [
+    primaryKey({ columns: [t.kind, t.id] }),
+    index("attention_kind_status_since_idx").on(t.kind, t.status, t.since),
+    // Erasure removes a user's rows without scanning everyone's.
+    index("attention_user_idx").on(t.userId),
+  ],
 );
 
 export type AttentionRow = typeof attention.$inferSelect;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CATEGORY_SYNC_STATUSES } from "../db/schema.ts";
+import { CATEGORY_SYNC_STATUSES } from "../ledger/ledger.schema.ts";
 
 /*
  * Request and response shapes of this domain (the user's PATCH and the admin API), defined once for

@@ -1,7 +1,8 @@
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { chunk } from "../db/client.ts";
-import { categoryMappings, metricCounters, type CategorySyncStatus } from "../db/schema.ts";
+import { categoryMappings, metricCounters } from "../db/schema.ts";
+import type { CategorySyncStatus } from "../ledger/ledger.schema.ts";
 import { applyAttention, listAttention, type AttentionChange } from "../catalog/attention.repo.ts";
 import { attention, type AttentionRow } from "../catalog/attention.schema.ts";
 import { OUTBOX_COUNTERS, PENDING_GAUGE, parseJobCursor, type CategorySyncJobDto as LedgerJobDto } from "../ledger/outbox.repo.ts";

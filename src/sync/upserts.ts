@@ -71,5 +71,3 @@ export async function writeTransactionsPage(
   return { ...counts, skipped: counts.skipped + skipped };
 }
 
-// The D1 writes other domains still import while they move to the ledger (see legacy-d1.ts).
-export { deleteItemData, upsertItem, type ItemUpsertResult } from "./legacy-d1.ts";

@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import { CATEGORY_SYNC_STATUSES } from "../../../db/schema.ts";
+import { CATEGORY_SYNC_STATUSES } from "../../../ledger/ledger.schema.ts";
 import type { CategorySyncJobDto } from "../../../category-sync/sync-jobs.service.ts";
 import type { ApiError } from "../console-api.ts";
 import { ApiErrorNotice, CsrfField, Instant, Maybe, Pager, StatusBadge } from "../components/ui.tsx";

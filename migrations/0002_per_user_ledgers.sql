@@ -17,4 +17,9 @@ CREATE TABLE `attention` (
 	PRIMARY KEY(`kind`, `id`)
 );
 --> statement-breakpoint
-CREATE INDEX `attention_kind_status_since_idx` ON `attention` (`kind`,`status`,`since`);
+CREATE INDEX `attention_kind_status_since_idx` ON `attention` (`kind`,`status`,`since`);--> statement-breakpoint
+CREATE INDEX `attention_user_idx` ON `attention` (`user_id`);--> statement-breakpoint
+DROP TABLE `accounts`;--> statement-breakpoint
+DROP TABLE `category_sync_jobs`;--> statement-breakpoint
+DROP TABLE `items`;--> statement-breakpoint
+DROP TABLE `transactions`;
