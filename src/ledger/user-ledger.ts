@@ -550,7 +550,4 @@ export class UserLedger extends DurableObject<AppBindings> {
   }
 }
 
-/** The caller's ledger: one Durable Object per user, found by name, created on first use. */
-export function ledgerFor(env: Pick<AppBindings, "USER_LEDGER">, userId: string): DurableObjectStub<UserLedger> {
-  return env.USER_LEDGER.get(env.USER_LEDGER.idFromName(userId));
-}
+export { ledgerFor } from "./ledger-stub.ts";
