@@ -198,12 +198,24 @@ async function main(): Promise<void> {
   console.log(`  the simulator received: PATCH ${last.path} ${last.body !== undefined ? JSON.stringify(last.body) : ""}`.trimEnd());
 
   step(8, "metrics (last 24 hours) and the console");
-  const metrics = await app<{
-    data: {
-      category_sync: { succeeded: number; failed: number; dead: number; pending: number; success_rate: number | null };
-      webhooks: { accepted: number; duplicate: number; processed: number; failed: number };
-    };
-  }>("GET", "/api/admin/metrics/?window=24h", { token: adminToken, what: "metrics" });
+  // Each user's ledger rolls its counters up into the catalog at most once a minute: wait for this change.
+  process.stdout.write("  counters reach the catalog within a minute ");
+  const readMetrics = async () => {
+    const answer = await app<{
+      data: {
+        category_sync: { succeeded: number; failed: number; dead: number; pending: number; success_rate: number | null };
+        webhooks: { accepted: number; duplicate: number; processed: number; failed: number };
+      };
+    }>("GET", "/api/admin/metrics/?window=24h", { token: adminToken, what: "metrics" });
+    return answer;
+  };
+  let metrics = await readMetrics();
+  for (let waited = 0; metrics.data.category_sync.succeeded === 0 && waited < 90; waited += 2) {
+    process.stdout.write(".");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    metrics = await readMetrics();
+  }
+  process.stdout.write("\n");
   const cs = metrics.data.category_sync;
   const wh = metrics.data.webhooks;
   const rate = cs.success_rate === null ? "—" : `${Math.round(cs.success_rate * 1000) / 10}%`;

@@ -14,3 +14,5 @@ export default {
 } satisfies ExportedHandler<AppBindings>;
 
 export type { AppType } from "./app.ts";
+/** Durable Object classes must be exported by the Worker's main module. */
+export { UserLedger } from "./ledger/user-ledger.ts";

@@ -1,7 +1,6 @@
 import { createLogger } from "./platform/logger.ts";
 import type { AppBindings } from "./platform/env.ts";
 import { servicesFor, withLogger, type Services } from "./platform/services.ts";
-import { sweepCategorySyncs } from "./category-sync/category-sync.sweeper.ts";
 import { purgeWebhookBodiesJob, sweepWebhookEventsJob } from "./webhooks/webhooks.jobs.ts";
 import { reconcileItemsJob } from "./reconcile/reconcile.jobs.ts";
 import { requeueErasuresJob } from "./erasure/erasure.jobs.ts";
@@ -12,14 +11,17 @@ import { requeueErasuresJob } from "./erasure/erasure.jobs.ts";
  */
 export type ScheduledJob = (services: Services, scheduledTime: Date, env: AppBindings) => Promise<void>;
 
-/** Every 5 minutes: sweepers that re-queue work a failed queue send could have stranded. */
+/**
+ * Every 5 minutes: sweepers that re-queue work a failed queue send could have stranded. (Category syncs
+ * need none: each user's ledger re-queues its own due jobs from its alarm.)
+ */
 export const FREQUENT_CRON = "*/5 * * * *";
 /** Hourly: reconciliation with Pluggy and retention purges. */
 export const HOURLY_CRON = "17 * * * *";
 
 /* Each domain adds its job here (one import, one entry). */
 const JOBS: Record<string, Record<string, ScheduledJob>> = {
-  [FREQUENT_CRON]: { "category-sync-sweeper": sweepCategorySyncs, "webhook-sweeper": sweepWebhookEventsJob },
+  [FREQUENT_CRON]: { "webhook-sweeper": sweepWebhookEventsJob },
   [HOURLY_CRON]: { "webhook-retention": purgeWebhookBodiesJob, reconcile: reconcileItemsJob, "erasure-requeue": requeueErasuresJob },
 };
 

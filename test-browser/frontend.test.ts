@@ -204,15 +204,20 @@ describe.each([
     await page.locator('#transactions[data-search=""][aria-busy="false"]').waitFor();
     const rows = page.locator("#transactions li");
     await expect.poll(() => rows.count()).toBe(25);
-    await waitFor(
-      "every page to load while scrolling",
-      async () => {
-        await page.locator("#transactions-end").scrollIntoViewIfNeeded();
-        return (await page.locator("#transactions-end").textContent())?.startsWith("All ") ? true : undefined;
-      },
-      30_000,
-      300,
-    );
+    // Scroll until the list says it is complete. Bounded by progress, not by wall time: on a loaded machine
+    // each page may take seconds, so fail only when no new row arrived for 30 s.
+    let seen = -1;
+    let lastProgress = Date.now();
+    for (;;) {
+      await page.locator("#transactions-end").scrollIntoViewIfNeeded();
+      if ((await page.locator("#transactions-end").textContent())?.startsWith("All ")) break;
+      const count = await rows.count();
+      if (count !== seen) [seen, lastProgress] = [count, Date.now()];
+      else if (Date.now() - lastProgress > 30_000) {
+        throw new Error(`scrolling stopped at ${count} rows: "${await page.locator("#transactions-end").textContent()}"`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
     expect(await rows.count()).toBe(data.length);
     expect(await page.locator("#transactions-end").textContent()).toBe(`All ${data.length} transactions shown.`);
 

@@ -5,6 +5,8 @@ import { createHmac } from "node:crypto";
 import { devToken } from "../../scripts/lib/jwt.ts";
 import type { Instance, Secrets, SourceTree } from "./instances.ts";
 import type { Report } from "./report.ts";
+import type { LedgerSetup } from "./ledger.ts";
+import type { ReplayCorpus } from "../phases/replay.ts";
 
 export interface BenchContext {
   source: SourceTree;
@@ -13,12 +15,16 @@ export interface BenchContext {
   simulator: Instance | undefined;
   control: Instance;
   report: Report;
-  /** Largest seeded user and how many rows it has (pagination). */
+  /** Largest seeded user and how many rows its ledger has (pagination). */
   seeded: { largestUser: string; largestRows: number; rows: number; users: number } | undefined;
   /** Filled by phases for later ones. */
   shared: {
-    /** Setup: the archived events the replay phase replays (all about one item). */
-    replayCorpus?: { itemId: string; count: number };
+    /** Setup: the archived events the replay phase replays (spread over users, and one user's burst). */
+    replayCorpus?: ReplayCorpus;
+    /** Setup: ledgers written before the app started (largest user, ledger bytes). */
+    ledgers?: LedgerSetup;
+    /** Setup: the catalog's page growth for users with two items each (scratch copy of the catalog). */
+    catalogBytes?: { users: number; itemsPerUser: number; growth: number; rows: number; distinctUsers: number; tablesWithUserId: string[] };
     /** Initial sync: the user and item with 10,000 transactions (category sync uses them). */
     syncedItem?: { userId: string; itemId: string };
   };

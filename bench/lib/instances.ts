@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { HarnessError, PROJECT_ROOT, runWrangler, sleep, startBackground, WRANGLER_JS, wranglerEnv, type Background } from "./proc.ts";
 
@@ -68,6 +68,8 @@ export interface WorkerOptions {
   configPath: string;
   /** A prebuilt bundle (run with --no-bundle); omit to let wrangler bundle `main`. */
   script?: string;
+  /** An entry module wrangler bundles instead of `main` (a bench tool run with another Worker's config). */
+  entry?: string;
   port: number;
   inspectorPort: number;
   persistTo: string;
@@ -84,6 +86,7 @@ export interface WorkerOptions {
 export async function startWorker(options: WorkerOptions): Promise<Instance> {
   const args = [WRANGLER_JS, "dev"];
   if (options.script) args.push(options.script, "--no-bundle");
+  else if (options.entry) args.push(options.entry);
   args.push(
     "-c",
     options.configPath,
@@ -180,21 +183,40 @@ export function localD1File(persistTo: string): string {
 }
 
 /**
- * Seeds a persistence directory's D1 (before any Worker opens it): `rows` bench transactions (see
- * seed-transactions.ts; 0 for none) and the default category tree of the tree under test.
- * Returns the seeder's JSON summary.
+ * Seeds a persistence directory's D1 (before any Worker opens it): the default category tree of the
+ * tree under test and, with `users` > 0, one item-directory row per bench user (see seed-catalog.ts).
+ * Users' banking rows live in their ledgers (ledger.ts). Returns the seeder's JSON summary.
  */
-export async function seedLocalD1(source: SourceTree, persistTo: string, stateRoot: string, sizes: { rows: number; users: number; largest: number }): Promise<string> {
+export async function seedLocalD1(source: SourceTree, persistTo: string, stateRoot: string, sizes: { users: number; rows?: number; largest?: number }): Promise<string> {
   const { defaultCategoriesSql } = (await import(join(source.dir, "src", "banking", "default-categories.ts"))) as { defaultCategoriesSql: (now: string) => string };
   const categoriesSql = join(stateRoot, "categories.sql");
   writeFileSync(categoriesSql, defaultCategoriesSql(new Date().toISOString()));
-  const result = spawnSync(
-    process.execPath,
-    ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "lib", "seed-transactions.ts"), localD1File(persistTo), String(sizes.rows), String(sizes.users), String(sizes.largest), categoriesSql],
-    { encoding: "utf8", timeout: 300_000 },
-  );
-  if (result.status !== 0) throw new HarnessError(`seeding D1 failed: ${result.stderr}`);
-  return result.stdout.trim();
+  const hasDirectory = existsSync(join(source.dir, "src", "catalog", "directory.repo.ts"));
+  return runSeeder("seed-catalog.ts", ["seed", localD1File(persistTo), String(hasDirectory ? sizes.users : 0), categoriesSql], "seeding D1");
+}
+
+/** Runs one of bench/lib's node:sqlite seeders to completion and returns its last output line. */
+export function runSeeder(script: string, args: string[], what: string): string {
+  const result = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", join(PROJECT_ROOT, "bench", "lib", script), ...args], { encoding: "utf8", timeout: 300_000 });
+  if (result.status !== 0) throw new HarnessError(`${what} failed: ${result.stderr}`);
+  return result.stdout.trim().split("\n").pop() ?? "";
+}
+
+/**
+ * The catalog's bytes per user: a scratch copy of the migrated (still empty) catalog gets `users` users
+ * with `itemsPerUser` items each in its item directory; the figure is the file's page growth ÷ users.
+ */
+export function measureCatalogBytes(persistTo: string, stateRoot: string, users: number, itemsPerUser: number): { before: number; after: number; growth: number; rows: number; users: number; tablesWithUserId: string[]; totalMs: number } {
+  const scratch = join(stateRoot, "catalog-bytes.sqlite");
+  // The file and its write-ahead log (the migrations may still sit in the log).
+  const source = localD1File(persistTo);
+  copyFileSync(source, scratch);
+  if (existsSync(`${source}-wal`)) copyFileSync(`${source}-wal`, `${scratch}-wal`);
+  try {
+    return JSON.parse(runSeeder("seed-catalog.ts", ["bytes", scratch, String(users), String(itemsPerUser)], "measuring catalog bytes")) as ReturnType<typeof measureCatalogBytes>;
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${scratch}${suffix}`, { force: true });
+  }
 }
 
 /** Copies the local D1 state (every database file) of one persistence directory into another. */
@@ -215,6 +237,8 @@ export interface AppStackOptions {
   secrets: Secrets;
   /** Extra `--var`s for the app (e.g. shorter retry timings in the reliability suite). */
   appVars?: Record<string, string>;
+  /** Extra development variables for the app's env file (its `.dev.vars`), e.g. the bench's BENCH_COUNT_CATALOG. */
+  appDevVars?: Record<string, string>;
   /** Called after migrations, before anything starts (seed data straight into D1). */
   beforeStart?: (appPersist: string) => Promise<void> | void;
   /** Called once the simulator is up, before the app starts. */
@@ -242,7 +266,7 @@ export async function startAppStack(options: AppStackOptions): Promise<AppStack>
   migrateLocalD1(source.dir, join(source.dir, "wrangler.toml"), appPersist, stateRoot);
   await options.beforeStart?.(appPersist);
 
-  const appEnv = writeEnvFile(join(stateRoot, "app.env"), { ...secrets });
+  const appEnv = writeEnvFile(join(stateRoot, "app.env"), { ...secrets, ...options.appDevVars });
   const simUrl = `http://127.0.0.1:${ports.simulator}`;
   const appUrl = `http://127.0.0.1:${ports.app}`;
   const simulator = simBundle
@@ -313,4 +337,57 @@ export async function startControl(stateRoot: string, port: number, persistTo: s
     stateRoot,
     readyPath: "/healthz",
   });
+}
+
+/** Whether the tree under test keeps users' banking data in per-user ledgers (src/ledger/user-ledger.ts). */
+export const hasLedger = (source: SourceTree): boolean => existsSync(join(source.dir, "src", "ledger", "user-ledger.ts"));
+
+/**
+ * Starts the bench ledger tool (bench/ledger-tool: the app's own UserLedger class behind a few bench
+ * routes) with the app's wrangler.toml on a persistence directory, so it opens the app's ledger files.
+ * Never while the app runs on the same directory. For a tree other than the working tree, the tool's
+ * entry is copied into that tree so it imports that tree's ledger.
+ */
+export async function startLedgerTool(source: SourceTree, stateRoot: string, port: number, persistTo: string): Promise<Instance> {
+  const ownEntry = join(PROJECT_ROOT, "bench", "ledger-tool", "src", "index.ts");
+  const entry = join(source.dir, "bench", "ledger-tool", "src", "index.ts");
+  if (source.dir !== PROJECT_ROOT) {
+    mkdirSync(join(source.dir, "bench", "ledger-tool", "src"), { recursive: true });
+    copyFileSync(ownEntry, entry);
+  }
+  return startWorker({
+    name: "ledger-tool",
+    cwd: source.dir,
+    configPath: join(source.dir, "wrangler.toml"),
+    entry,
+    port,
+    inspectorPort: port + 10,
+    persistTo,
+    stateRoot,
+    readyPath: "/healthz",
+  });
+}
+
+/** The SQLite file of one UserLedger (its id from the tool or `idFromName`) in a persistence directory. */
+export function ledgerFile(persistTo: string, ledgerId: string): string {
+  const root = join(persistTo, "v3", "do");
+  const dirs = existsSync(root) ? readdirSync(root).filter((d) => d.endsWith("-UserLedger")) : [];
+  if (dirs.length !== 1) throw new HarnessError(`expected one UserLedger directory in ${root}, found ${dirs.length}`);
+  const file = join(root, dirs[0] ?? "", `${ledgerId}.sqlite`);
+  if (!existsSync(file)) throw new HarnessError(`no ledger file ${file}`);
+  return file;
+}
+
+/**
+ * Places a byte copy of a ledger file as the control Worker's `LedgerCopy` of the same user (its id
+ * from `GET /bench/ledger-copy-id`), before that object's first call. The source must be checkpointed
+ * (seed-ledger.ts does), so the file alone is the whole database.
+ */
+export function placeLedgerCopy(fromFile: string, controlPersist: string, copyId: string): string {
+  const dir = join(controlPersist, "v3", "do", "finance-hub-bench-control-LedgerCopy");
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `${copyId}.sqlite`);
+  for (const suffix of ["-wal", "-shm"]) rmSync(`${target}${suffix}`, { force: true });
+  copyFileSync(fromFile, target);
+  return target;
 }

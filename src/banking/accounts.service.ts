@@ -1,18 +1,14 @@
-import { and, asc, eq, sql, type SQL } from "drizzle-orm";
-import { z } from "zod";
-import { accounts, type AccountRow } from "../db/schema.ts";
-import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
+import { decodeAccountCursor } from "../ledger/banking.inputs.ts";
+import type { AccountRow } from "../ledger/ledger.schema.ts";
 import { formatMinor } from "../platform/money.ts";
 import type { AccountDto } from "./banking.schemas.ts";
-import type { CatalogDeps } from "../platform/services.ts";
+import type { LedgerDeps } from "./items.service.ts";
 
 export interface AccountFilters {
-  itemId?: string;
+  itemId?: string | undefined;
   limit: number;
-  cursor?: string;
+  cursor?: string | undefined;
 }
-
-const cursorSchema = z.object({ t: z.string().min(1).max(128), i: z.string().min(1).max(128) });
 
 /** An account row → the contract's Account (balance as a two-place decimal string). */
 export function serializeAccount(row: AccountRow): AccountDto {
@@ -31,26 +27,13 @@ export function serializeAccount(row: AccountRow): AccountDto {
 }
 
 /**
- * The caller's accounts, grouped by item (ordered by item id, then account id), keyset-paginated on
- * (item_id, id). That order is exactly the `(user_id, item_id, id)` index, so every page is an index
- * range scan and a cursor stays valid when accounts are added or removed between pages.
+ * The caller's accounts, from their own ledger, grouped by item (ordered by item id, then account id),
+ * keyset-paginated on (item_id, id): exactly the ledger's `accounts_item_idx`, so every page is an index
+ * range scan and a cursor stays valid when accounts are added or removed between pages. Another user's
+ * `item_id` is simply not in the caller's ledger: an empty list.
  */
-export async function listAccounts({ catalog: db }: CatalogDeps, userId: string, filters: AccountFilters): Promise<{ data: AccountDto[]; nextCursor: string | null }> {
-  const where: SQL[] = [eq(accounts.userId, userId)];
-  if (filters.itemId) where.push(eq(accounts.itemId, filters.itemId));
-  if (filters.cursor) {
-    const after = decodeCursor(filters.cursor, cursorSchema);
-    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
-    where.push(sql`(${accounts.itemId}, ${accounts.id}) > (${after.t}, ${after.i})`);
-  }
-  const rows = await db
-    .select()
-    .from(accounts)
-    .where(and(...where))
-    .orderBy(asc(accounts.itemId), asc(accounts.id))
-    .limit(filters.limit + 1);
-  const page = rows.slice(0, filters.limit);
-  const last = page.at(-1);
-  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ t: last.itemId, i: last.id }) : null;
-  return { data: page.map(serializeAccount), nextCursor };
+export async function listAccounts({ ledger }: LedgerDeps, userId: string, filters: AccountFilters): Promise<{ data: AccountDto[]; nextCursor: string | null }> {
+  const after = filters.cursor ? decodeAccountCursor(filters.cursor) : undefined;
+  const page = await ledger(userId).listAccounts({ itemId: filters.itemId, limit: filters.limit, after });
+  return { data: page.rows.map(serializeAccount), nextCursor: page.nextCursor };
 }

@@ -1,22 +1,27 @@
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
-import { z } from "zod";
-import { items, type ItemRow } from "../db/schema.ts";
-import { decodeCursor, encodeCursor } from "../platform/cursor.ts";
+import { decodeItemCursor } from "../ledger/banking.inputs.ts";
+import type { ItemRow } from "../ledger/ledger.schema.ts";
 import type { ItemDto } from "./banking.schemas.ts";
-import type { CatalogDeps } from "../platform/services.ts";
+import type { Services } from "../platform/services.ts";
 
 export interface ItemFilters {
   limit: number;
-  cursor?: string;
+  cursor?: string | undefined;
 }
 
-const cursorSchema = z.object({ c: z.string().min(1).max(64), i: z.string().min(1).max(128) });
+/** The deps of a read served from the caller's ledger. */
+export type LedgerDeps = Pick<Services, "ledger">;
+
+/** The fields of an item row the contract's Item is built from (a ledger row has them all). */
+export type SerializableItem = Pick<
+  ItemRow,
+  "id" | "connectorId" | "connectorName" | "connectorImageUrl" | "status" | "executionStatus" | "errorCode" | "errorMessage" | "lastUpdatedAt" | "pluggyCreatedAt" | "createdAt"
+>;
 
 /**
  * An item row → the contract's Item. `created_at` is when the connection was made at Pluggy (our own
  * row's time when Pluggy's is unknown); `error` is null unless Pluggy reported an error code.
  */
-export function serializeItem(row: ItemRow): ItemDto {
+export function serializeItem(row: SerializableItem): ItemDto {
   return {
     id: row.id,
     connector: { id: row.connectorId, name: row.connectorName, image_url: row.connectorImageUrl },
@@ -29,24 +34,13 @@ export function serializeItem(row: ItemRow): ItemDto {
 }
 
 /**
- * The caller's bank connections, most recently registered first (ties by id, descending),
- * keyset-paginated on our row's (created_at, id): the `(user_id, created_at)` index.
+ * The caller's bank connections, from their own ledger: most recently registered first (ties by id,
+ * descending), keyset-paginated on our row's (created_at, id). The cursor is decoded here, in the
+ * Worker, so a bad one is the usual 400 on `cursor`; a user who never connected anything has an empty
+ * ledger and gets an empty page.
  */
-export async function listItems({ catalog: db }: CatalogDeps, userId: string, filters: ItemFilters): Promise<{ data: ItemDto[]; nextCursor: string | null }> {
-  const where: SQL[] = [eq(items.userId, userId)];
-  if (filters.cursor) {
-    const after = decodeCursor(filters.cursor, cursorSchema);
-    // A row-value comparison lets SQLite seek the index to the cursor instead of scanning up to it.
-    where.push(sql`(${items.createdAt}, ${items.id}) < (${after.c}, ${after.i})`);
-  }
-  const rows = await db
-    .select()
-    .from(items)
-    .where(and(...where))
-    .orderBy(desc(items.createdAt), desc(items.id))
-    .limit(filters.limit + 1);
-  const page = rows.slice(0, filters.limit);
-  const last = page.at(-1);
-  const nextCursor = rows.length > filters.limit && last ? encodeCursor({ c: last.createdAt, i: last.id }) : null;
-  return { data: page.map(serializeItem), nextCursor };
+export async function listItems({ ledger }: LedgerDeps, userId: string, filters: ItemFilters): Promise<{ data: ItemDto[]; nextCursor: string | null }> {
+  const after = filters.cursor ? decodeItemCursor(filters.cursor) : undefined;
+  const page = await ledger(userId).listItems({ limit: filters.limit, after });
+  return { data: page.rows.map(serializeItem), nextCursor: page.nextCursor };
 }

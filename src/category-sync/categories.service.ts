@@ -1,5 +1,5 @@
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
-import { categories, categoryMappings, transactions } from "../db/schema.ts";
+import { categories, categoryMappings } from "../db/schema.ts";
 import type { CategoryDto } from "../banking/banking.schemas.ts";
 import { AppError, notFound, validationError } from "../platform/errors.ts";
 import { newId } from "../platform/ids.ts";
@@ -102,17 +102,15 @@ export async function updateCategory(
 }
 
 /**
- * Deletes a category, in one batch with its mapping and its use on transactions (they become
- * uncategorized). A category with children is a 409: move or delete them first, so nothing is orphaned.
+ * Deletes a category with its mapping, in one batch. Transactions that used it become uncategorized
+ * without being written: each user's ledger keeps the id, and every read shows a category the catalog
+ * no longer has as none (so a delete costs the same for one user or millions). A category with
+ * children is a 409: move or delete them first, so nothing is orphaned.
  */
-export async function deleteCategory({ catalog: db }: CatalogDeps, id: string, now: Date = new Date()): Promise<void> {
+export async function deleteCategory({ catalog: db }: CatalogDeps, id: string): Promise<void> {
   const existing = await db.query.categories.findFirst({ where: eq(categories.id, id) });
   if (!existing) throw notFound("category");
   const child = await db.query.categories.findFirst({ columns: { id: true }, where: eq(categories.parentId, id) });
   if (child) throw new AppError("conflict", "category has child categories; move or delete them first");
-  await db.batch([
-    db.update(transactions).set({ categoryId: null, updatedAt: now.toISOString() }).where(eq(transactions.categoryId, id)),
-    db.delete(categoryMappings).where(eq(categoryMappings.categoryId, id)),
-    db.delete(categories).where(eq(categories.id, id)),
-  ]);
+  await db.batch([db.delete(categoryMappings).where(eq(categoryMappings.categoryId, id)), db.delete(categories).where(eq(categories.id, id))]);
 }

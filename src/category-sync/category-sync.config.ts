@@ -9,13 +9,13 @@ import type { AppBindings } from "../platform/env.ts";
 /** Delay on the first send: rapid changes to one transaction coalesce into one Pluggy call. */
 export const DEFAULT_SEND_DELAY_SECONDS = 5;
 
-/** A pending job untouched this long is re-queued by the sweeper (covers a lost queue send). */
+/** A pending job untouched this long is re-queued by its ledger's alarm (covers a lost queue send). */
 export const SWEEP_AFTER_MS = 3 * 60_000;
 
-/** After a failed attempt the job waits for the queue's retry; the sweeper only steps in well after the longest backoff. */
+/** After a failed attempt the job waits for the queue's retry; the alarm only steps in well after the longest backoff. */
 export const RETRY_SWEEP_AFTER_MS = 10 * 60_000;
 
-/** At most this many jobs are re-queued per sweeper batch, and this many batches per run. */
+/** At most this many jobs are re-queued per batch of a ledger's alarm, and this many batches per alarm. */
 export const SWEEP_BATCH_SIZE = 100;
 export const SWEEP_MAX_BATCHES = 5;
 

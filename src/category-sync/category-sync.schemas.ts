@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CATEGORY_SYNC_STATUSES } from "../db/schema.ts";
+import { CATEGORY_SYNC_STATUSES } from "../ledger/ledger.schema.ts";
 
 /*
  * Request and response shapes of this domain (the user's PATCH and the admin API), defined once for
@@ -84,6 +84,7 @@ export const importResultSchema = z
 export const categorySyncJobSchema = z
   .object({
     id: z.string(),
+    user_id: z.string().openapi({ description: "Whose ledger holds the job (the transaction's owner)" }),
     transaction_id: z.string(),
     pluggy_transaction_id: z.string(),
     pluggy_category_id: z.string().nullable(),
@@ -95,11 +96,26 @@ export const categorySyncJobSchema = z
   })
   .openapi("CategorySyncJob");
 
+const userIdFilter = z
+  .string()
+  .min(1)
+  .max(128)
+  .openapi({ description: "One user's jobs (any status), from that user's ledger" });
+
 export const categorySyncListQuery = z
   .object({
-    status: z.enum(CATEGORY_SYNC_STATUSES).optional(),
+    status: z.enum(CATEGORY_SYNC_STATUSES).optional().openapi({
+      description: "Without `user_id` only `failed`, `dead` and `pending` (pending for more than 10 minutes); any other status needs `user_id`",
+    }),
+    user_id: userIdFilter.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ example: 50 }),
-    cursor: z.string().min(1).max(512).optional().openapi({ description: "The `next_cursor` of the previous page" }),
+    cursor: z.string().min(1).max(512).optional().openapi({ description: "The `next_cursor` of the previous page (of the same query)" }),
+  })
+  .strict();
+
+export const retryQuery = z
+  .object({
+    user_id: userIdFilter.optional().openapi({ description: "The job's owner: needed for a job that is not failed, dead or long pending" }),
   })
   .strict();
 

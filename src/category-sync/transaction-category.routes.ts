@@ -47,8 +47,8 @@ const patchRoute = createRoute({
 export const transactionCategoryRoutes = createRouter().openapi(patchRoute, async (c) => {
   const { id } = c.req.valid("param");
   const { category } = c.req.valid("json");
-  const { catalog, categorySyncQueue, logger } = c.var.services;
-  await changeTransactionCategory({ catalog, categorySyncQueue, sendDelaySeconds: sendDelaySeconds(c.env), logger }, c.var.user.id, id, category);
+  const { catalog, ledger, categorySyncQueue, logger } = c.var.services;
+  await changeTransactionCategory({ catalog, ledger, categorySyncQueue, logger, sendDelaySeconds: sendDelaySeconds(c.env) }, c.var.user.id, id, category);
   const transaction = await getTransaction(c.var.services, c.var.user.id, id);
   if (!transaction) throw notFound("transaction");
   return c.json({ data: transaction }, 200);

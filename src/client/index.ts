@@ -5,8 +5,9 @@ import type { AppType } from "../app.ts";
  * `finance-hub-edge/client`: the typed client the frontend uses. Every request and response type comes
  * from the Worker's own routes (`AppType` through `hono/client`), so a change in the API's zod schemas
  * shows up here as a type change. It signs each call with the user's JWT, carries the latest
- * `X-D1-Bookmark` (read your own writes), turns the error envelope into an `ApiError`, and repeats a
- * call that is safe to repeat after a 429/503, waiting `Retry-After` (bounded).
+ * `X-D1-Bookmark` (the catalog's read-your-writes; a user's banking data is fresh without it), turns the
+ * error envelope into an `ApiError`, and repeats a call that is safe to repeat after a 429/503, waiting
+ * `Retry-After` (bounded).
  */
 
 /** Every route of the API as `hono/client` sees it (an escape hatch: prefer the functions below). */

@@ -1,6 +1,5 @@
-import { and, eq } from "drizzle-orm";
+import { ownerOfItem } from "../catalog/directory.repo.ts";
 import type { Db } from "../db/client.ts";
-import { items } from "../db/schema.ts";
 import { splitList } from "../platform/env.ts";
 import { notFound, validationError } from "../platform/errors.ts";
 import type { Logger } from "../platform/logger.ts";
@@ -78,8 +77,8 @@ export async function createConnectToken(deps: ConnectTokenDeps, userId: string,
     throw validationError("oauth_redirect_uri", "origin is not in ALLOWED_ORIGINS");
   }
   if (body.item_id !== undefined) {
-    const owned = await deps.catalog.select({ id: items.id }).from(items).where(and(eq(items.id, body.item_id), eq(items.userId, userId))).get();
-    if (!owned) throw notFound("item");
+    // The catalog's item directory says whose item it is; anyone else's answers like a missing one.
+    if ((await ownerOfItem(deps.catalog, body.item_id)) !== userId) throw notFound("item");
   }
   let accessToken: string;
   try {

@@ -1,51 +1,56 @@
-import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { items, type ItemRow } from "../db/schema.ts";
 import { serializeItem } from "../banking/items.service.ts";
 import type { ItemDto } from "../banking/banking.schemas.ts";
+import { claimItem, ownerOfItem, removeItems } from "../catalog/directory.repo.ts";
+import { itemInputFromPluggy } from "../ledger/banking.inputs.ts";
+import type { ItemRow } from "../ledger/ledger.schema.ts";
+import { nowIso } from "../platform/ids.ts";
 import { notFound } from "../platform/errors.ts";
-import type { Logger } from "../platform/logger.ts";
-import type { PluggyApi } from "../pluggy/pluggy.client.ts";
+import type { Services } from "../platform/services.ts";
+import type { PluggyItem } from "../pluggy/pluggy.schemas.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { pluggyErrorToAppError } from "../pluggy/pluggy.http.ts";
-import type { EventsQueueMessage } from "../queues/messages.ts";
-import { deleteItemData, upsertItem } from "../sync/upserts.ts";
-import type { CatalogDeps } from "../platform/services.ts";
 
-export interface ConnectionDeps {
-  catalog: Db;
-  pluggy: PluggyApi;
-  logger?: Logger;
-}
+/**
+ * What connections use: the catalog (its item directory: who owns each item), the caller's ledger
+ * (the item and its data), Pluggy, and the logger.
+ */
+export type ConnectionDeps = Pick<Services, "catalog" | "ledger" | "pluggy"> & Partial<Pick<Services, "logger">>;
 
 const itemNotFound = () => notFound("item");
 
-async function itemRow({ catalog: db }: CatalogDeps, itemId: string): Promise<ItemRow | undefined> {
-  return db.select().from(items).where(eq(items.id, itemId)).get();
+/** The caller's item from their own ledger, or 404 (another user's item is not there: it answers exactly like a missing one). */
+async function ownItem(deps: Pick<Services, "ledger">, userId: string, itemId: string): Promise<ItemRow> {
+  const row = await deps.ledger(userId).getItem(itemId);
+  if (!row) throw itemNotFound();
+  return row;
 }
 
-/** The caller's item row, or 404 (another user's item answers exactly like a missing one). */
-async function ownItem({ catalog: db }: CatalogDeps, userId: string, itemId: string): Promise<ItemRow> {
-  const row = await itemRow({ catalog: db }, itemId);
-  if (!row || row.userId !== userId) throw itemNotFound();
-  return row;
+/** Stores Pluggy's state of the item in the caller's ledger; returns it as stored and whether this call created it. */
+async function storeItem(deps: Pick<Services, "ledger">, userId: string, pluggyItem: PluggyItem): Promise<{ row: ItemRow; created: boolean }> {
+  const ledger = deps.ledger(userId);
+  const { created } = await ledger.applyItem(userId, itemInputFromPluggy(pluggyItem));
+  const row = await ledger.getItem(pluggyItem.id);
+  if (!row) throw itemNotFound(); // deleted by a concurrent DELETE between the two calls
+  return { row, created };
 }
 
 /**
  * Registers an item Pluggy Connect just created (the widget's `onSuccess`). Pluggy is the authority on
- * who owns it: the item is accepted only when its `clientUserId` is the caller, and never when it is
- * already registered to someone else (both 404, indistinguishable from a missing item). `created` comes
- * from the item insert itself, so when the same item is registered several times at once exactly one
- * caller gets `created: true` — and only that caller queues the item's first sync (best effort:
- * reconciliation catches up if the send fails). A repeat registration only refreshes the item's state.
+ * who owns it: the item is accepted only when its `clientUserId` is the caller, and never when the
+ * catalog's item directory already gives it to someone else (both 404, indistinguishable from a missing
+ * item). The directory claim is what decides between two users racing for one item; the item then goes
+ * into the caller's ledger. `created` comes from the ledger's insert itself, so when the same item is
+ * registered several times at once exactly one caller gets `created: true` — and only that caller queues
+ * the item's first sync (best effort: reconciliation catches up if the send fails). A repeat
+ * registration only refreshes the item's state.
  */
 export async function registerItem(
-  deps: ConnectionDeps & { eventsQueue: Pick<Queue<EventsQueueMessage>, "send"> },
+  deps: ConnectionDeps & Pick<Services, "eventsQueue">,
   userId: string,
   itemId: string,
 ): Promise<{ item: ItemDto; created: boolean }> {
-  const existing = await itemRow(deps, itemId);
-  if (existing && existing.userId !== userId) throw itemNotFound();
+  const knownOwner = await ownerOfItem(deps.catalog, itemId);
+  if (knownOwner !== undefined && knownOwner !== userId) throw itemNotFound();
   let pluggyItem;
   try {
     pluggyItem = await deps.pluggy.getItem(itemId);
@@ -54,9 +59,11 @@ export async function registerItem(
     throw pluggyErrorToAppError(error, deps.logger);
   }
   if (pluggyItem.clientUserId !== userId) throw itemNotFound();
-  const { owned, created } = await upsertItem(deps, pluggyItem, userId);
-  if (!owned) throw itemNotFound();
-  const row = await ownItem(deps, userId, itemId);
+  const now = nowIso();
+  // Due for reconciliation at once, like an item never reconciled: it heals a first sync that was lost.
+  const claim = await claimItem(deps.catalog, { itemId, userId, nextReconcileAt: now, now });
+  if (claim.owner !== userId) throw itemNotFound();
+  const { row, created } = await storeItem(deps, userId, pluggyItem);
   if (created) {
     try {
       await deps.eventsQueue.send({ kind: "item.sync", itemId, reason: "registered" });
@@ -72,8 +79,8 @@ export async function registerItem(
 
 /**
  * Asks Pluggy to update one of the caller's items now (`PATCH /items/{id}`) and stores the state Pluggy
- * answers with (usually UPDATING). Pluggy's refusals surface as 429 (rate limit) or 409 (too soon,
- * already updating) with Pluggy's reason; an item Pluggy no longer has is a 404.
+ * answers with (usually UPDATING) in the caller's ledger. Pluggy's refusals surface as 429 (rate limit)
+ * or 409 (too soon, already updating) with Pluggy's reason; an item Pluggy no longer has is a 404.
  */
 export async function refreshItem(deps: ConnectionDeps, userId: string, itemId: string): Promise<ItemDto> {
   await ownItem(deps, userId, itemId);
@@ -84,21 +91,25 @@ export async function refreshItem(deps: ConnectionDeps, userId: string, itemId: 
     if (error instanceof PluggyError && error.status === 404) throw itemNotFound();
     throw pluggyErrorToAppError(error, deps.logger);
   }
-  await upsertItem(deps, pluggyItem, userId);
-  return serializeItem(await ownItem(deps, userId, itemId));
+  return serializeItem((await storeItem(deps, userId, pluggyItem)).row);
 }
 
 /**
- * Deletes one of the caller's items at Pluggy first (a Pluggy 404 counts as already deleted), then,
- * locally and in one batch, the item with its accounts, transactions and their category-sync jobs. When
- * Pluggy fails, nothing local is touched, so the user can retry and never loses data Pluggy still has.
+ * Deletes one of the caller's items at Pluggy first (a Pluggy 404 counts as already deleted), then, in
+ * the caller's ledger and in one transaction, the item with its accounts, transactions and their
+ * category-sync jobs, and last its entry in the catalog's item directory. When Pluggy fails, nothing
+ * local is touched, so the user can retry and never loses data Pluggy still has. An item the directory
+ * still gives to the caller after its ledger data went (an earlier attempt stopped halfway) is the
+ * caller's too, so a retry finishes the job.
  */
 export async function deleteItem(deps: ConnectionDeps, userId: string, itemId: string): Promise<void> {
-  await ownItem(deps, userId, itemId);
+  const inLedger = await deps.ledger(userId).getItem(itemId);
+  if (!inLedger && (await ownerOfItem(deps.catalog, itemId)) !== userId) throw itemNotFound();
   try {
     await deps.pluggy.deleteItem(itemId);
   } catch (error) {
     if (!(error instanceof PluggyError && error.status === 404)) throw pluggyErrorToAppError(error, deps.logger);
   }
-  await deleteItemData(deps, itemId);
+  await deps.ledger(userId).deleteItemData(itemId);
+  await removeItems(deps.catalog, [itemId]);
 }

@@ -1,106 +1,15 @@
-import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /*
- * One table per domain shape. Instants are RFC 3339 UTC strings; booking dates are YYYY-MM-DD strings,
- * so both sort correctly as text. Money is integer minor units. Pluggy ids are unique, so upserts are
- * `ON CONFLICT (pluggy_id) DO UPDATE`.
+ * The catalog (D1): what is global, never per-user banking data (that lives in each user's ledger,
+ * src/ledger). One table per shape; the item directory and the attention index are in src/catalog.
+ * Instants are RFC 3339 UTC strings, so they sort correctly as text.
  */
 
 const timestamps = {
   createdAt: text("created_at").notNull(),
   updatedAt: text("updated_at").notNull(),
 };
-
-/** A bank connection. Its id is Pluggy's item id. */
-export const items = sqliteTable(
-  "items",
-  {
-    id: text("id").primaryKey(),
-    userId: text("user_id").notNull(),
-    connectorId: integer("connector_id"),
-    connectorName: text("connector_name"),
-    connectorImageUrl: text("connector_image_url"),
-    status: text("status"),
-    executionStatus: text("execution_status"),
-    errorCode: text("error_code"),
-    errorMessage: text("error_message"),
-    /** Pluggy's `lastUpdatedAt`: last successful sync with the institution. */
-    lastUpdatedAt: text("last_updated_at"),
-    /** Pluggy's `createdAt`. */
-    pluggyCreatedAt: text("pluggy_created_at"),
-    /** Transactions known up to this Pluggy `createdAt` (reconciliation watermark); advanced only on success. */
-    transactionsWatermark: text("transactions_watermark"),
-    lastReconciledAt: text("last_reconciled_at"),
-    ...timestamps,
-  },
-  (t) => [index("items_user_idx").on(t.userId, t.createdAt)],
-);
-
-export const accounts = sqliteTable(
-  "accounts",
-  {
-    id: text("id").primaryKey(),
-    pluggyId: text("pluggy_id").notNull(),
-    itemId: text("item_id").notNull(),
-    userId: text("user_id").notNull(),
-    name: text("name"),
-    type: text("type"),
-    subtype: text("subtype"),
-    number: text("number"),
-    balanceMinor: integer("balance_minor"),
-    currencyCode: text("currency_code"),
-    ...timestamps,
-  },
-  (t) => [
-    uniqueIndex("accounts_pluggy_id_uq").on(t.pluggyId),
-    index("accounts_user_idx").on(t.userId, t.itemId, t.id),
-    index("accounts_item_idx").on(t.itemId),
-  ],
-);
-
-export const transactions = sqliteTable(
-  "transactions",
-  {
-    id: text("id").primaryKey(),
-    /** Null for a transaction that did not come from Pluggy. */
-    pluggyId: text("pluggy_id"),
-    userId: text("user_id").notNull(),
-    accountId: text("account_id").notNull(),
-    itemId: text("item_id"),
-    date: text("date").notNull(),
-    description: text("description").notNull(),
-    /** Lower-cased, accent-folded description for `search`. */
-    descriptionFolded: text("description_folded").notNull(),
-    amountMinor: integer("amount_minor").notNull(),
-    currencyCode: text("currency_code").notNull(),
-    type: text("type", { enum: ["DEBIT", "CREDIT"] }).notNull(),
-    status: text("status", { enum: ["POSTED", "PENDING"] }).notNull(),
-    /** The local category (ours). */
-    categoryId: text("category_id"),
-    /** 1 once the user chose a category; then Pluggy's category never overrides it. */
-    categorySetByUser: integer("category_set_by_user", { mode: "boolean" }).notNull().default(false),
-    /** Bumped on every user category change; makes older sync messages no-ops. */
-    categoryVersion: integer("category_version").notNull().default(0),
-    /** What Pluggy says (8-digit id and its name). */
-    pluggyCategoryId: text("pluggy_category_id"),
-    pluggyCategoryName: text("pluggy_category_name"),
-    /** Why the last category change was not synced (`skipped` reason), when it was not. */
-    categorySyncSkipReason: text("category_sync_skip_reason"),
-    categorySyncSkippedAt: text("category_sync_skipped_at"),
-    pluggyCreatedAt: text("pluggy_created_at"),
-    ...timestamps,
-  },
-  (t) => [
-    uniqueIndex("transactions_pluggy_id_uq").on(t.pluggyId),
-    index("transactions_user_date_idx").on(t.userId, sql`${t.date} desc`, sql`${t.id} desc`),
-    index("transactions_user_account_date_idx").on(t.userId, t.accountId, sql`${t.date} desc`, sql`${t.id} desc`),
-    index("transactions_user_item_date_idx").on(t.userId, t.itemId, sql`${t.date} desc`, sql`${t.id} desc`),
-    index("transactions_user_category_date_idx").on(t.userId, t.categoryId, sql`${t.date} desc`, sql`${t.id} desc`),
-    index("transactions_item_idx").on(t.itemId),
-    index("transactions_account_idx").on(t.accountId),
-  ],
-);
 
 /** Local categories: one global tree shared by every user. */
 export const categories = sqliteTable(
@@ -181,36 +90,6 @@ export const webhookEvents = sqliteTable(
   ],
 );
 
-export const CATEGORY_SYNC_STATUSES = ["pending", "synced", "failed", "dead"] as const;
-export type CategorySyncStatus = (typeof CATEGORY_SYNC_STATUSES)[number];
-
-/** The category-sync outbox: one job per transaction, replaced by newer changes (higher version). */
-export const categorySyncJobs = sqliteTable(
-  "category_sync_jobs",
-  {
-    id: text("id").primaryKey(),
-    transactionId: text("transaction_id").notNull(),
-    userId: text("user_id").notNull(),
-    pluggyTransactionId: text("pluggy_transaction_id").notNull(),
-    categoryId: text("category_id").notNull(),
-    /** Resolved from the mapping at send time. */
-    pluggyCategoryId: text("pluggy_category_id"),
-    version: integer("version").notNull(),
-    status: text("status", { enum: CATEGORY_SYNC_STATUSES }).notNull(),
-    attempts: integer("attempts").notNull().default(0),
-    lastError: text("last_error"),
-    /** When the sweeper should re-queue it if it is still pending. */
-    dueAt: text("due_at").notNull(),
-    syncedAt: text("synced_at"),
-    ...timestamps,
-  },
-  (t) => [
-    uniqueIndex("category_sync_jobs_transaction_uq").on(t.transactionId),
-    index("category_sync_jobs_status_due_idx").on(t.status, t.dueAt),
-    index("category_sync_jobs_status_updated_idx").on(t.status, t.updatedAt),
-  ],
-);
-
 /**
  * Hourly counters for metrics (`bucket` = "YYYY-MM-DDTHH:00:00Z"), e.g. `category_sync.succeeded`,
  * `webhooks.duplicate`, `reconcile.added`. Upserted with `count = count + n`.
@@ -233,9 +112,5 @@ export const erasureRequests = sqliteTable("erasure_requests", {
   completedAt: text("completed_at"),
 });
 
-export type ItemRow = typeof items.$inferSelect;
-export type AccountRow = typeof accounts.$inferSelect;
-export type TransactionRow = typeof transactions.$inferSelect;
 export type CategoryRow = typeof categories.$inferSelect;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
-export type CategorySyncJobRow = typeof categorySyncJobs.$inferSelect;

@@ -1,11 +1,9 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
+import { removeAttention } from "../catalog/attention.repo.ts";
+import { ownerOfItem, removeItems } from "../catalog/directory.repo.ts";
 import { erasureRequests } from "../db/schema.ts";
-import type { Logger } from "../platform/logger.ts";
-import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
-import { deleteItemData } from "../sync/upserts.ts";
-import type { CatalogDeps } from "../platform/services.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
 
 /*
  * What keeps an erased user erased. Erasure deletes the items we know at Pluggy and everything local,
@@ -28,21 +26,51 @@ export async function erasureCoversItem({ catalog: db }: CatalogDeps, userId: st
 }
 
 /**
- * Finishes the erasure of one item a writer found attributed to an erased user: deletes it at Pluggy
- * (404 = already gone) and removes anything local about it. Pluggy errors other than 404 propagate, so
- * the caller's retry (webhook or queue) tries again. The raw webhook bodies about the item are left to
- * the erasure's passes (the item is gone here, and Pluggy's own deliveries about it name only its id).
+ * What `forgetErasedItem` needs. `ledger` is optional only while a caller's own deps do not carry it
+ * yet (every runtime caller passes the invocation's Services, which do); without it the call fails
+ * before touching anything, so the caller's retry comes back rather than data being left behind.
  */
-export async function forgetErasedItem(deps: { catalog: Db; pluggy: PluggyApi; logger: Logger }, itemId: string): Promise<void> {
+export type ErasedItemDeps = Pick<Services, "catalog" | "pluggy" | "logger"> & Partial<Pick<Services, "ledger">>;
+
+/**
+ * Finishes the erasure of one item a writer found attributed to an erased user: deletes it at Pluggy
+ * (404 = already gone), then removes it from the owner's ledger (with its accounts, transactions and
+ * category-sync jobs, and those jobs' attention entries; a ledger left empty is erased whole) and from
+ * the catalog's directory. The owner
+ * is `userId` when the caller knows it, else the one the directory names. Pluggy errors other than 404
+ * propagate, so the caller's retry (webhook or queue) tries again. The raw webhook bodies about the
+ * item are left to the erasure's passes (the item is gone here, and Pluggy's own deliveries about it
+ * name only its id).
+ */
+export async function forgetErasedItem(deps: ErasedItemDeps, itemId: string, userId?: string): Promise<void> {
+  const { ledger } = deps;
+  if (!ledger) throw new Error("forgetErasedItem needs the user's ledger (deps.ledger)");
   try {
     await deps.pluggy.deleteItem(itemId);
   } catch (error) {
     if (!(error instanceof PluggyError && error.status === 404)) throw error;
   }
-  const removed = await deleteItemData(deps, itemId);
+  const listed = await ownerOfItem(deps.catalog, itemId);
+  const owner = userId ?? listed;
+  const removed = { accounts: 0, transactions: 0, attention: 0 };
+  if (owner !== undefined) {
+    const stub = ledger(owner);
+    // Found before the jobs go: which attention entries are this item's.
+    const flagged = await stub.attentionJobIds({ itemIds: [itemId] });
+    const gone = await stub.deleteItemData(itemId);
+    for (const jobId of flagged) await removeAttention(deps.catalog, "category_sync", jobId);
+    // Nothing else there: the owner record goes too, as after an erasure.
+    await stub.eraseIfEmpty();
+    removed.accounts = gone.accounts;
+    removed.transactions = gone.transactions;
+    removed.attention = flagged.length;
+  }
+  // Never another user's entry (callers have already matched the owner; this only guards a mix-up).
+  if (listed !== undefined && listed === owner) await removeItems(deps.catalog, [itemId]);
   deps.logger.warn("item of an erased user refused: deleted at Pluggy and locally", {
     item_id: itemId,
     accounts: removed.accounts,
     transactions: removed.transactions,
+    attention_entries: removed.attention,
   });
 }

@@ -6,8 +6,8 @@ import { erasureQueuedSchema, erasureUserParams } from "./erasure.schemas.ts";
 import { requestErasure } from "./erasure.service.ts";
 
 const WHAT_IS_ERASED =
-  "Each of the user's items is deleted at Pluggy, then every local trace: items, accounts, transactions, category-sync jobs, " +
-  "and the webhook events about their items with their raw bodies in R2. Runs in the background (queue); afterwards every list is empty for the user. " +
+  "Each of the user's items is deleted at Pluggy, then every local trace: the webhook events about their items with their raw bodies in R2, " +
+  "their whole ledger (items, accounts, transactions, category-sync jobs), and their catalog entries (item directory, attention index). Runs in the background (queue); afterwards every list is empty for the user. " +
   "Repeating the request is harmless: a repeat within 10 minutes of the last request answers 202 and queues nothing new. Connections the user makes after the request are kept.";
 
 const eraseMeRoute = createRoute({

@@ -1,20 +1,23 @@
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, min, notInArray } from "drizzle-orm";
+import { attention } from "../catalog/attention.schema.ts";
+import { itemsOfUser, removeItems } from "../catalog/directory.repo.ts";
+import { itemDirectory } from "../catalog/directory.schema.ts";
 import { chunk, type Db } from "../db/client.ts";
-import { accounts, categorySyncJobs, erasureRequests, items, transactions, webhookEvents } from "../db/schema.ts";
+import { erasureRequests, webhookEvents } from "../db/schema.ts";
 import type { Logger } from "../platform/logger.ts";
 import { counterIncrement, incrementCounter } from "../platform/metrics.ts";
-import type { PluggyApi } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 import { RetryableError } from "../queues/consumer.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
-import { deleteItemData } from "../sync/upserts.ts";
-import type { CatalogDeps } from "../platform/services.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
 
 /*
  * Erasure: `DELETE /api/banking/me/` and the admin's `DELETE /api/admin/users/{id}/` record a
- * request and queue `user.erase`; the consumer deletes the user's items at Pluggy, then everything local
- * — D1 rows and the raw webhook bodies about their items in R2. Every step is idempotent and the item
- * rows go last, so a retry after a partial failure still knows what to finish.
+ * request and queue `user.erase`; the consumer deletes the user's items at Pluggy, then everything local:
+ * the webhook events about their items (D1 rows and raw bodies in R2), their ledger (a Durable Object
+ * holding items, accounts, transactions and category-sync jobs), and their catalog rows (item directory,
+ * attention entries). Every step is idempotent and the directory entries go last, so a retry after a
+ * partial failure still knows what to finish.
  */
 
 export const ERASURE_METRICS = { requested: "erasure.requested", completed: "erasure.completed" } as const;
@@ -33,8 +36,6 @@ const MAX_ATTRIBUTION_LOOKUPS = 100;
 const IDS_PER_STATEMENT = 90;
 /** Rows per webhook-event deletion round (R2 `delete` takes up to 1000 keys). */
 const EVENTS_PER_ROUND = 500;
-/** Transactions deleted per statement, so a very large user never runs into D1's per-query time limit. */
-const TRANSACTIONS_PER_DELETE = 5000;
 
 export interface ErasureRequestDeps {
   catalog: Db;
@@ -95,12 +96,7 @@ export async function requeueStaleErasures(deps: ErasureRequestDeps, now: Date =
   return rows.length;
 }
 
-export interface ErasureDeps {
-  catalog: Db;
-  bucket: R2Bucket;
-  pluggy: PluggyApi;
-  logger: Logger;
-}
+export type ErasureDeps = Pick<Services, "catalog" | "bucket" | "pluggy" | "logger" | "ledger">;
 
 export interface ErasureOptions {
   /** The delayed second pass: erases only the given items and what webhooks attribute to the user. */
@@ -116,26 +112,34 @@ export interface ErasureResult {
   pluggy: { deleted: number; alreadyGone: number; refused: number };
   webhookEvents: number;
   webhookBodies: number;
+  /** What the user's ledger held (pass one: the whole ledger; the sweep: the items in scope). */
   categorySyncJobs: number;
   transactions: number;
   accounts: number;
   items: number;
+  /** Catalog rows: the items' directory entries and the user's attention entries. */
+  directoryEntries: number;
+  attentionEntries: number;
 }
 
 /**
- * Erases one user. Pass one (the `user.erase` message): every item we hold for the user — plus items
- * we never stored that webhooks name and Pluggy attributes to them (`GET /items/{id}` → `clientUserId`),
- * created before the request — is
- * deleted at Pluggy (404 = already gone; a transient failure or our credentials being refused → retry
- * before anything local is touched; any other refusal is logged and the local erasure goes on); then the
- * webhook events about those items, rows and R2 bodies (`events/` and attributable `rejected/` ones);
- * then category-sync jobs, transactions, accounts and, last, the items; then the request is `done`.
- * The sweep pass (queued ten minutes later by the consumer) repeats this for the items pass one saw —
- * catching Pluggy's own `item/deleted` deliveries and anything a racing writer put back — without
- * touching a connection the user made after asking. Safe to run any number of times.
+ * Erases one user. Pass one (the `user.erase` message): every item the catalog's directory or the
+ * user's ledger knows (the ledger also names items whose item row went first) — plus items we never
+ * stored that webhooks name and Pluggy attributes to them (`GET /items/{id}` → `clientUserId`), created
+ * before the request — is deleted at Pluggy (404 = already gone; a transient failure or our credentials
+ * being refused → retry before anything local is touched; any other refusal is logged and the local
+ * erasure goes on); then the webhook events about those items, rows and R2 bodies (`events/` and
+ * attributable `rejected/` ones); then the user's whole ledger (`eraseAll`); then their catalog rows:
+ * the items' directory entries and their attention entries; then the request is `done`. The directory
+ * goes after the ledger, so a retry after a partial failure still finds every item.
+ * The sweep pass (queued ten minutes later by the consumer) repeats this for the items pass one saw
+ * and the ledger's items created up to the request — catching Pluggy's own `item/deleted` deliveries
+ * and anything a racing writer put back — item by item, without touching a connection the user made
+ * after asking. Safe to run any number of times.
  */
 export async function eraseUser(deps: ErasureDeps, userId: string, options: ErasureOptions = {}): Promise<ErasureResult> {
   const { catalog: db } = deps;
+  const ledger = deps.ledger(userId);
   const now = options.now ?? new Date();
   const logger = deps.logger.child({ user_id: userId, sweep: options.sweep === true });
   const request = await db.select().from(erasureRequests).where(eq(erasureRequests.userId, userId)).get();
@@ -149,9 +153,15 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
     transactions: 0,
     accounts: 0,
     items: 0,
+    directoryEntries: 0,
+    attentionEntries: 0,
   };
 
-  const local = await localItemIds({ catalog: db }, userId, options.sweep ? requestedAt : undefined);
+  // The sweep trusts only the ledger's creation times: a directory entry without them may be a connection
+  // being made right now (a new consent), which it must not delete at Pluggy.
+  const local = options.sweep
+    ? await ledger.listItemIds({ createdUpTo: requestedAt })
+    : [...(await itemsOfUser(db, userId)), ...(await ledger.listItemIds())];
   const known = new Set([...local, ...(options.itemIds ?? [])]);
   const attributed = await itemsAttributedByWebhooks(deps, userId, requestedAt, known);
   const scope = [...new Set([...known, ...attributed])];
@@ -164,14 +174,27 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
   result.webhookBodies = events.bodies;
 
   if (options.sweep) {
+    const flagged = await ledger.attentionJobIds({ itemIds: scope });
     for (const itemId of scope) {
-      const removed = await deleteItemData({ catalog: db }, itemId);
+      const removed = await ledger.deleteItemData(itemId);
       result.items += removed.item ? 1 : 0;
       result.accounts += removed.accounts;
       result.transactions += removed.transactions;
     }
+    result.attentionEntries = await removeAttentionEntries({ catalog: db }, flagged);
+    result.directoryEntries = await removeDirectoryEntries({ catalog: db }, userId, scope);
+    // A ledger left with no banking rows keeps only its owner record and counters: erase it whole too.
+    await ledger.eraseIfEmpty();
   } else {
-    await eraseLocalData({ catalog: db }, userId, result);
+    // Found before the ledger goes: which attention entries are this ledger's.
+    const flagged = await ledger.attentionJobIds();
+    const held = await ledger.eraseAll();
+    result.items = held.items;
+    result.accounts = held.accounts;
+    result.transactions = held.transactions;
+    result.categorySyncJobs = held.categorySyncJobs;
+    result.attentionEntries = (await removeAttentionEntries({ catalog: db }, flagged)) + (await removeUserAttention({ catalog: db }, userId));
+    result.directoryEntries = await removeDirectoryEntries({ catalog: db }, userId, [...new Set([...scope, ...(await itemsOfUser(db, userId))])]);
     const at = now.toISOString();
     await db.batch([
       db
@@ -192,35 +215,49 @@ export async function eraseUser(deps: ErasureDeps, userId: string, options: Eras
     transactions: result.transactions,
     accounts: result.accounts,
     items: result.items,
+    directory_entries: result.directoryEntries,
+    attention_entries: result.attentionEntries,
   });
   return result;
 }
 
-/**
- * The user's item ids as D1 knows them: item rows, and the item ids on their accounts and transactions
- * (in case an item row went first). With `createdUpTo` (the sweep) only items Pluggy created up to that
- * instant: a connection made after the request is a new consent, not something to erase.
- */
-async function localItemIds({ catalog: db }: CatalogDeps, userId: string, createdUpTo: string | undefined): Promise<string[]> {
-  if (createdUpTo !== undefined) {
+/** Removes the user's directory entries among `itemIds` (an entry of another user's item is left alone). */
+async function removeDirectoryEntries({ catalog: db }: CatalogDeps, userId: string, itemIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const ids of chunk(itemIds, IDS_PER_STATEMENT)) {
     const rows = await db
-      .select({ id: items.id, createdAt: items.pluggyCreatedAt })
-      .from(items)
-      .where(eq(items.userId, userId));
-    return rows.filter((row) => row.createdAt === null || Date.parse(row.createdAt) <= Date.parse(createdUpTo)).map((row) => row.id);
+      .select({ itemId: itemDirectory.itemId })
+      .from(itemDirectory)
+      .where(and(inArray(itemDirectory.itemId, ids), eq(itemDirectory.userId, userId)));
+    const mine = rows.map((row) => row.itemId);
+    await removeItems(db, mine);
+    removed += mine.length;
   }
-  const [itemRows, accountRows, transactionRows] = await db.batch([
-    db.select({ id: items.id }).from(items).where(eq(items.userId, userId)),
-    db.selectDistinct({ id: accounts.itemId }).from(accounts).where(eq(accounts.userId, userId)),
-    db.selectDistinct({ id: transactions.itemId }).from(transactions).where(and(eq(transactions.userId, userId), isNotNull(transactions.itemId))),
-  ]);
-  const ids = new Set<string>();
-  for (const row of [...itemRows, ...accountRows, ...transactionRows]) if (row.id) ids.add(row.id);
-  return [...ids];
+  return removed;
+}
+
+/** Takes category-sync jobs out of the attention index by primary key; returns how many entries went. */
+async function removeAttentionEntries({ catalog: db }: CatalogDeps, jobIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const ids of chunk(jobIds, IDS_PER_STATEMENT)) {
+    const result = await db.delete(attention).where(and(eq(attention.kind, "category_sync"), inArray(attention.id, ids)));
+    removed += result.meta.changes;
+  }
+  return removed;
 }
 
 /**
- * Items we never stored that webhooks received from a day before the request on name — e.g. one created
+ * Every attention entry still naming the user once their ledger is gone: one the ledger never recorded
+ * as published (its alarm stopped between writing the catalog and flagging the job). `attention` is
+ * small (only work that needs an operator); this reads it whole until it has an index on `user_id`.
+ */
+async function removeUserAttention({ catalog: db }: CatalogDeps, userId: string): Promise<number> {
+  const result = await db.delete(attention).where(eq(attention.userId, userId));
+  return result.meta.changes;
+}
+
+/**
+ * Items the catalog's directory does not know (never stored) that webhooks received from a day before the request on name — e.g. one created
  * in the Connect widget moments before the request — and that Pluggy attributes to the user. Pluggy's
  * webhook bodies do not carry `clientUserId`, so the owner comes from `GET /items/{id}`: only an item
  * that still exists, is the user's and was created before the request is in scope. An item Pluggy no
@@ -234,7 +271,7 @@ async function itemsAttributedByWebhooks(deps: ErasureDeps, userId: string, requ
   const rows = await db
     .select({ itemId: webhookEvents.itemId, firstSeen })
     .from(webhookEvents)
-    .where(and(gt(webhookEvents.receivedAt, since), isNotNull(webhookEvents.itemId), notInArray(webhookEvents.itemId, db.select({ id: items.id }).from(items))))
+    .where(and(gt(webhookEvents.receivedAt, since), isNotNull(webhookEvents.itemId), notInArray(webhookEvents.itemId, db.select({ id: itemDirectory.itemId }).from(itemDirectory))))
     .groupBy(webhookEvents.itemId)
     .orderBy(asc(firstSeen))
     .limit(MAX_ATTRIBUTION_LOOKUPS + known.size);
@@ -342,30 +379,4 @@ async function eraseWebhookEvents(deps: ErasureDeps, userId: string, itemIds: re
     after = rows[rows.length - 1]?.eventId ?? after;
   }
   return totals;
-}
-
-/** Pass one's D1 erasure: jobs, then transactions in bounded chunks, then accounts and items last. */
-async function eraseLocalData({ catalog: db }: CatalogDeps, userId: string, result: ErasureResult): Promise<void> {
-  const userTransactions = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId));
-  const [byUser, byTransaction] = await db.batch([
-    db.delete(categorySyncJobs).where(eq(categorySyncJobs.userId, userId)),
-    db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, userTransactions)),
-  ]);
-  result.categorySyncJobs += byUser.meta.changes + byTransaction.meta.changes;
-  for (;;) {
-    const removed = await db.delete(transactions).where(
-      inArray(
-        transactions.id,
-        db.select({ id: transactions.id }).from(transactions).where(eq(transactions.userId, userId)).limit(TRANSACTIONS_PER_DELETE),
-      ),
-    );
-    result.transactions += removed.meta.changes;
-    if (removed.meta.changes < TRANSACTIONS_PER_DELETE) break;
-  }
-  const [removedAccounts, removedItems] = await db.batch([
-    db.delete(accounts).where(eq(accounts.userId, userId)),
-    db.delete(items).where(eq(items.userId, userId)),
-  ]);
-  result.accounts += removedAccounts.meta.changes;
-  result.items += removedItems.meta.changes;
 }

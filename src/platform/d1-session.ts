@@ -4,7 +4,11 @@ import { AppError } from "./errors.ts";
 import type { AppEnv } from "./env.ts";
 import { onD1Session } from "./services.ts";
 
-/** Request and response header carrying a D1 session bookmark (read-your-writes across requests). */
+/**
+ * Request and response header carrying a D1 session bookmark: read-your-writes across requests for what
+ * lives in the catalog (D1). A user's banking data lives in their ledger, which is strongly consistent
+ * and needs no bookmark; the header is never required.
+ */
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
 
 /**
@@ -23,7 +27,8 @@ export const bookmarkParameter = {
   name: BOOKMARK_HEADER,
   in: "header" as const,
   required: false,
-  description: "A bookmark from an earlier response's X-D1-Bookmark: this request sees at least that state (read your own writes).",
+  description:
+    "Optional. A bookmark from an earlier response's X-D1-Bookmark: this request's catalog reads (categories, category names) see at least that state. Your own banking data (items, accounts, transactions) is always read fresh, with or without it.",
   schema: { type: "string" as const, pattern: BOOKMARK.source },
   example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
 };
@@ -43,7 +48,7 @@ export const bookmarkRequestHeaders = z.object({
 /** OpenAPI documentation of the response header, for `responses[status].headers`. */
 export const bookmarkResponseHeaders = {
   [BOOKMARK_HEADER]: {
-    description: "D1 session bookmark after this request; send it back as X-D1-Bookmark to read your own writes.",
+    description: "D1 session bookmark after this request's catalog reads (or the one sent, when it read none); send it back as X-D1-Bookmark.",
     schema: { type: "string" as const },
   },
 };

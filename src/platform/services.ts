@@ -2,8 +2,11 @@ import { createMiddleware } from "hono/factory";
 import { createDb, type Db } from "../db/client.ts";
 import { createPluggyClient, type PluggyApi, type PluggyProfileName } from "../pluggy/pluggy.client.ts";
 import type { CategorySyncMessage, EventsQueueMessage } from "../queues/messages.ts";
+import { ledgerFor } from "../ledger/ledger-stub.ts";
+import type { UserLedger } from "../ledger/user-ledger.ts";
 import type { AppEnv, AppBindings } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { catalogBinding, catalogStatementsRoute } from "./catalog-counter.ts";
 
 /**
  * What services need, built once per invocation (a request, a queue batch, a cron run) and handed to
@@ -20,6 +23,11 @@ export interface Services {
   /** The Pluggy client for this invocation's profile, created on first use (routes that never call Pluggy pay nothing). */
   readonly pluggy: PluggyApi;
   readonly logger: Logger;
+  /**
+   * A user's ledger (their banking data: a SQLite Durable Object per user). Routes pass the caller's
+   * id; consumers the owner the catalog's item directory names. Calls are RPCs, each a unit of work.
+   */
+  ledger(userId: string): DurableObjectStub<UserLedger>;
   /** Work that may finish after the answer (ExecutionContext.waitUntil). */
   waitUntil(promise: Promise<unknown>): void;
 }
@@ -41,7 +49,7 @@ export function servicesFor(env: AppBindings, ctx: Pick<ExecutionContext, "waitU
   // One Pluggy client per logger: a copy made by withLogger logs its Pluggy retries through its own logger.
   const clients = new WeakMap<Logger, PluggyApi>();
   return {
-    catalog: createDb(options.d1 ?? env.DB),
+    catalog: createDb(options.d1 ?? catalogBinding(env)),
     bucket: env.WEBHOOK_ARCHIVE,
     eventsQueue: env.EVENTS_QUEUE as Queue<EventsQueueMessage>,
     categorySyncQueue: env.CATEGORY_SYNC_QUEUE as Queue<CategorySyncMessage>,
@@ -54,6 +62,7 @@ export function servicesFor(env: AppBindings, ctx: Pick<ExecutionContext, "waitU
       }
       return client;
     },
+    ledger: (userId) => ledgerFor(env, userId),
     waitUntil: (promise) => ctx.waitUntil(promise),
   };
 }
@@ -78,6 +87,8 @@ export function onD1Session(services: Services, session: D1DatabaseSession): Ser
  * once in app.ts; the D1 session middleware then moves the catalog onto the request's session.
  */
 export const services = createMiddleware<AppEnv>(async (c, next) => {
+  const benchCounts = catalogStatementsRoute(c.env, c.req.method, c.req.path); // bench mode only (catalog-counter.ts)
+  if (benchCounts) return benchCounts;
   // c.executionCtx is read only when something is deferred, as the routes did before.
   c.set("services", servicesFor(c.env, { waitUntil: (promise) => c.executionCtx.waitUntil(promise) }, { profile: "interactive", logger: c.var.logger }));
   await next();

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /*
  * Every message kind on our queues, zod-validated on consume. Bodies carry ids only: the rest is read
- * from D1/R2/Pluggy when processed, so a stale message can never write stale data.
+ * from D1, the user's ledger, R2 or Pluggy when processed, so a stale message can never write stale data.
  */
 
 /** Re-process one stored webhook event (first delivery or replay). */
@@ -40,12 +40,16 @@ export const userEraseMessage = z.object({
 export const eventsQueueMessage = z.discriminatedUnion("kind", [webhookProcessMessage, itemSyncMessage, itemReconcileMessage, userEraseMessage]);
 export type EventsQueueMessage = z.infer<typeof eventsQueueMessage>;
 
-/** Messages on the category-sync queue (`CATEGORY_SYNC_QUEUE`). */
+/**
+ * Messages on the category-sync queue (`CATEGORY_SYNC_QUEUE`): sync one job at one version. The job lives
+ * in its user's ledger, so the message names that user (`userId`): a job id alone does not say where it is.
+ */
 export const categorySyncMessage = z.object({
   kind: z.literal("category.sync"),
   jobId: z.string().min(1),
   transactionId: z.string().min(1),
   version: z.number().int().nonnegative(),
+  userId: z.string().min(1),
 });
 export type CategorySyncMessage = z.infer<typeof categorySyncMessage>;
 

@@ -11,7 +11,7 @@ export type ItemReconcileMessage = z.infer<typeof itemReconcileMessage>;
  * `item.reconcile` consumer: runs `reconcileItem`. A transient Pluggy failure (network, timeout, 409,
  * 429, 5xx) is retried through the queue — no sooner than Pluggy's reset on a 429 — and since the
  * watermark only advances when a run completes, the retry re-reads the same ground. A permanent one
- * (403...) is logged and acked: repeating it cannot succeed, and the next scheduled run tries again.
+ * (403...) is logged and acked: repeating it cannot succeed, and a later scheduled run tries again.
  */
 export async function handleItemReconcileMessage(message: ItemReconcileMessage, context: HandlerContext): Promise<void> {
   const logger = context.logger.child({ kind: message.kind, item_id: message.itemId, trigger: message.trigger });
@@ -31,7 +31,8 @@ export async function handleItemReconcileMessage(message: ItemReconcileMessage, 
 
 /**
  * `item.reconcile` on the dead-letter queue: every retry failed. The item keeps its old watermark and
- * `last_reconciled_at`, so the next cron run picks it again first; the log line is the operator's signal.
+ * `last_reconciled_at`, and its `next_reconcile_at` was not moved by a finished run, so the cron queues it
+ * again once it is due (at the latest when the cron's lease expires); the log line is the operator's signal.
  */
 export async function handleDeadItemReconcileMessage(message: ItemReconcileMessage, context: HandlerContext): Promise<void> {
   context.logger.error("reconciliation dead: retries exhausted, the item was not reconciled", {

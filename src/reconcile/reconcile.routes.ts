@@ -12,7 +12,7 @@ const reconcileRoute = createRoute({
   description:
     "Brings local items, accounts and transactions back in line with Pluggy without any webhook: new and changed rows are upserted, " +
     `rows Pluggy no longer returns within the last ${RECONCILE_WINDOW_DAYS} days of booking dates are removed, and what had to change is counted in ` +
-    "`GET /api/admin/metrics/` (`reconciliation`). Without `item_id`, queues the items least recently reconciled, " +
+    "`GET /api/admin/metrics/` (`reconciliation`). Without `item_id`, queues the items whose next reconciliation is most overdue (in effect the least recently reconciled), " +
     `at most ${RECONCILE_ITEMS_PER_ADMIN_RUN} per call (users with a pending erasure are skipped). The body may be omitted.`,
   security: [{ bearerAuth: [] }],
   middleware: [requireAdmin] as const,

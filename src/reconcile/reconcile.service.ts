@@ -1,24 +1,29 @@
-import { and, asc, eq, gte, inArray, isNotNull, isNull, lt, notInArray, or, sql } from "drizzle-orm";
-import { chunk, type Db } from "../db/client.ts";
-import { accounts, categorySyncJobs, erasureRequests, items, transactions } from "../db/schema.ts";
-import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
+import { count, eq, inArray, lte, and } from "drizzle-orm";
+import { itemsDueForReconcile, ownerOfItem, scheduleReconcile } from "../catalog/directory.repo.ts";
+import { itemDirectory } from "../catalog/directory.schema.ts";
+import { chunk } from "../db/client.ts";
+import { erasureRequests } from "../db/schema.ts";
+import type { LocalAccounts } from "../ledger/banking.inputs.ts";
 import { notFound } from "../platform/errors.ts";
-import type { Logger } from "../platform/logger.ts";
 import { counterIncrement } from "../platform/metrics.ts";
+import type { CatalogDeps, Services } from "../platform/services.ts";
 import type { TransactionQuery } from "../pluggy/pluggy.client.ts";
-import type { PluggyAccount } from "../pluggy/pluggy.schemas.ts";
 import type { EventsQueueMessage } from "../queues/messages.ts";
 import { createCategoryLookup, type CategoryLookup } from "../sync/category-lookup.ts";
-import { fetchItemOrGone, findLocalItem, resolveOwner, type SyncDeps } from "../sync/item-sync.service.ts";
-import { deleteItemData, deleteTransactionsByPluggyIds, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef, type TransactionOwner } from "../sync/upserts.ts";
-import type { CatalogDeps } from "../platform/services.ts";
+import { attributeItem, fetchItemOrGone, removeItemData, type SyncDeps } from "../sync/item-sync.service.ts";
+import { writeAccounts, writeItem, writeTransactionsPage, type Ledger } from "../sync/upserts.ts";
+import { nextReconcileAfter } from "./reconcile.config.ts";
+
+export { RECONCILE_MIN_INTERVAL_HOURS } from "./reconcile.config.ts";
 
 /*
- * Reconciliation: brings a local item, its accounts and transactions back in
- * line with Pluggy without any webhook, and counts what it had to change — the webhooks we effectively
- * missed. Fan-out (`queueReconciliation`, from the cron or the admin API) sends one `item.reconcile`
- * message per item; the consumer runs `reconcileItem`. Every write reuses the sync upserts, so a
- * reconciliation and a webhook racing on the same rows converge on the same state.
+ * Reconciliation: brings an item, its accounts and transactions in the owner's ledger back in line with
+ * Pluggy without any webhook, and counts what it had to change — the webhooks we effectively missed.
+ * Fan-out (`queueReconciliation`, from the cron or the admin API) sends one `item.reconcile` message per
+ * item; the consumer runs `reconcileItem`. Every write goes through the same ledger writes as the sync
+ * (src/sync/upserts.ts), so a reconciliation and a webhook racing on the same rows converge on the same
+ * state. When an item is due is the catalog's item directory (`next_reconcile_at`, indexed): the cron
+ * reads only what is due, and a finished run moves the item's next time forward by the minimum interval.
  */
 
 /** Counter names in `metric_counters` (read back by GET /api/admin/metrics/ as the `reconciliation` block). */
@@ -34,19 +39,29 @@ export const RECONCILE_METRICS = {
 export const RECONCILE_WINDOW_DAYS = 30;
 /** How far before the watermark the incremental read starts (Pluggy `createdAt`), in days. */
 export const RECONCILE_OVERLAP_DAYS = 3;
-/** Items the hourly cron queues per run, least recently reconciled first. */
-export const RECONCILE_ITEMS_PER_CRON_RUN = 500;
-/** The cron skips items reconciled more recently than this. */
-export const RECONCILE_MIN_INTERVAL_HOURS = 6;
+/**
+ * Most items one cron run queues. A run queues every due item up to this bound (most overdue first); the
+ * rest stay due for the next runs, and the run's log line says how many. At the 6-hour interval this
+ * keeps up with 30,000 items; beyond that the backlog shows in that line.
+ */
+export const RECONCILE_MAX_ITEMS_PER_CRON_RUN = 5000;
 /** The cron spreads its messages over this many seconds, so Pluggy sees a trickle, not a burst. */
 export const RECONCILE_CRON_SPREAD_SECONDS = 45 * 60;
-/** Items one admin call queues at most (least recently reconciled first); call again for more. */
+/**
+ * What the cron queues is leased: its `next_reconcile_at` moves this far out as it is queued, so the next
+ * hourly run does not queue it again while its (delayed or retried) message is pending. A finished run
+ * then sets it to the minimum interval after the run; a run that never finishes leaves the lease, and
+ * the item is due again when it expires.
+ */
+export const RECONCILE_LEASE_HOURS = 2;
+/** Items one admin call queues at most (most overdue first); call again for more. */
 export const RECONCILE_ITEMS_PER_ADMIN_RUN = 5000;
 /** `sendBatch` takes at most 100 messages. */
 const MESSAGES_PER_SEND = 100;
 /** Item statuses during which Pluggy may be rewriting the item's transactions: deletions wait for a later run. */
 const UNSETTLED_STATUSES = new Set(["UPDATING", "MERGING"]);
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 export interface ReconcileCounts {
   /** Rows (item, accounts, transactions) that did not exist locally. */
@@ -60,9 +75,10 @@ export interface ReconcileCounts {
 export interface ReconcileResult extends ReconcileCounts {
   itemId: string;
   /**
-   * `reconciled`: compared and healed. `removed`: Pluggy answered 404, the item's local data is gone.
-   * `unknown`: no local row (deleted meanwhile): nothing to compare. `skipped`: the item cannot be
-   * attributed or its owner disagrees with Pluggy (nothing written). `erased`: the owner asked to be
+   * `reconciled`: compared and healed. `removed`: Pluggy answered 404, the item's data is gone from the
+   * owner's ledger and the item from the directory. `unknown`: the directory does not know the item, or
+   * its owner's ledger does not hold it (deleted meanwhile): nothing to compare. `skipped`: the directory's
+   * owner disagrees with Pluggy's `clientUserId` (nothing written). `erased`: the owner asked to be
    * erased, so the item was deleted instead.
    */
   outcome: "reconciled" | "removed" | "unknown" | "skipped" | "erased";
@@ -83,8 +99,9 @@ export interface ReconcileOptions {
 const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * Reconciles one item with Pluggy:
- * 1. `GET /items/{id}`; a 404 means Pluggy deleted it: its local data goes (counted as removed).
+ * Reconciles one item with Pluggy, in the ledger of the owner the item directory names:
+ * 1. `GET /items/{id}`; a 404 means Pluggy deleted it: its data goes from the ledger and the item from
+ *    the directory (counted as removed).
  * 2. Upsert the item and its accounts; local accounts Pluggy no longer lists go with their transactions.
  * 3. Per account, read the window (`dateFrom` = today − 30 days, one day of margin) and upsert it, then
  *    read what Pluggy ingested since the watermark minus the overlap (`createdAtFrom`; the two filters
@@ -94,6 +111,9 @@ const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
  *    existed before this run started (a row a webhook adds meanwhile is never mistaken for a stale one),
  *    and not while Pluggy is mid-update (`UPDATING`, `MERGING`).
  * 5. Advance the watermark and set `last_reconciled_at` — only when every step succeeded.
+ * 6. Move the item's `next_reconcile_at` in the directory to the minimum interval after the run — for
+ *    every finished run (also `unknown` and `skipped`, so such an item is not picked again every hour);
+ *    a failed run leaves it (the cron's lease decides when the item is due again).
  * Counts (`added`, `updated`, `removed`) are written to metric_counters even when a step fails, since
  * the rows healed before the failure stay healed and a retry will not count them again. `PluggyError`s
  * propagate (the consumer retries transient ones).
@@ -104,7 +124,8 @@ export async function reconcileItem(deps: SyncDeps, itemId: string, options: Rec
   const result: ReconcileResult = { itemId, outcome: "reconciled", watermark: null, comparedDeletions: false, added: 0, updated: 0, removed: 0 };
   let completed = false;
   try {
-    await reconcileInto(result, { ...deps, logger }, itemId, started, options);
+    const { listed } = await reconcileInto(result, { ...deps, logger }, itemId, started, options);
+    if (listed) await scheduleReconcile(deps.catalog, [itemId], nextReconcileAfter(started));
     completed = true;
     logger.info("item reconciled", {
       outcome: result.outcome,
@@ -120,45 +141,59 @@ export async function reconcileItem(deps: SyncDeps, itemId: string, options: Rec
   }
 }
 
-async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: string, started: Date, options: ReconcileOptions): Promise<void> {
-  const { catalog: db, pluggy, logger } = deps;
-  const local = await findLocalItem({ catalog: db }, itemId);
-  if (!local) {
+/** Fills `result`; `listed`: the item is still in the directory afterwards (so its next run is scheduled). */
+async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: string, started: Date, options: ReconcileOptions): Promise<{ listed: boolean }> {
+  const { logger } = deps;
+  const userId = await ownerOfItem(deps.catalog, itemId);
+  if (userId === undefined) {
     result.outcome = "unknown";
-    return;
+    return { listed: false };
+  }
+  const ledger = deps.ledger(userId);
+  const local = await ledger.getItem(itemId);
+  if (!local) {
+    logger.warn("reconciliation: the item directory names an owner whose ledger does not hold the item; nothing to compare", { user_id: userId });
+    result.outcome = "unknown";
+    return { listed: true };
   }
   result.watermark = local.transactionsWatermark;
 
   const item = await fetchItemOrGone(deps, itemId);
   if (!item) {
-    const removed = await deleteItemData({ catalog: db }, itemId);
+    const removed = await removeItemData(deps, itemId, userId);
     result.removed += (removed.item ? 1 : 0) + removed.accounts + removed.transactions;
     result.outcome = "removed";
     result.watermark = null;
-    return;
+    return { listed: false };
   }
-  const owner = resolveOwner(item, local);
-  if ("problem" in owner) {
-    logger.warn(`reconciliation skipped: ${owner.problem}`, { pluggy_client_user_id: item.clientUserId ?? null, local_user_id: local.userId });
-    result.outcome = "skipped";
-    return;
-  }
-  if (await erasureCoversItem({ catalog: db }, owner.userId, item.createdAt)) {
-    await forgetErasedItem(deps, itemId);
+  const attribution = await attributeItem(deps, item);
+  if (attribution.outcome === "erased") {
     result.outcome = "erased";
-    return;
+    return { listed: false };
+  }
+  if (attribution.outcome !== "owned" || attribution.userId !== userId) {
+    logger.warn(`reconciliation skipped: ${attribution.outcome}`, { pluggy_client_user_id: item.clientUserId ?? null, directory_user_id: userId });
+    result.outcome = "skipped";
+    return { listed: true };
   }
 
-  // Every row this run writes carries `stamp` as its updated_at (and created_at when inserted), which
-  // is how an account or item that really changed is told from one the upsert left alone.
+  // Rows this run inserts carry a created_at at or after `stamp`, which is how removeVanished tells a
+  // row written meanwhile (by this run or a webhook) from a stale one.
   const stamp = started.toISOString();
-  const userId = owner.userId;
-  await upsertItem({ catalog: db }, item, userId, stamp);
-  const itemRow = await db.select({ updatedAt: items.updatedAt }).from(items).where(eq(items.id, itemId)).get();
-  if (itemRow?.updatedAt === stamp) result.updated++;
+  const itemWrite = await writeItem(ledger, userId, item, stamp);
+  if (itemWrite.created) result.added++;
+  else if (itemWrite.updated) result.updated++;
 
-  const pluggyAccounts = await pluggy.listAccounts(itemId);
-  const accountMap = await reconcileAccounts(result, deps, { userId, itemId }, pluggyAccounts, stamp);
+  const pluggyAccounts = await deps.pluggy.listAccounts(itemId);
+  const accountWrite = await writeAccounts(ledger, itemId, pluggyAccounts, { dropUnlisted: true, now: stamp });
+  result.added += accountWrite.added;
+  result.updated += accountWrite.updated;
+  result.removed += accountWrite.removed.accounts + accountWrite.removed.transactions;
+  if (accountWrite.unlistedKept > 0) {
+    // Pluggy listing none at all is more likely a passing state than a closed bank: kept for now.
+    logger.warn("Pluggy lists no accounts for this item; local accounts kept", { local_accounts: accountWrite.unlistedKept });
+  }
+  const accounts = accountWrite.accounts;
 
   const windowDays = options.windowDays ?? RECONCILE_WINDOW_DAYS;
   const windowStart = isoDay(started.getTime() - windowDays * DAY_MS);
@@ -170,87 +205,37 @@ async function reconcileInto(result: ReconcileResult, deps: SyncDeps, itemId: st
   result.comparedDeletions = !UNSETTLED_STATUSES.has(item.status);
   if (!result.comparedDeletions) logger.info("item is mid-update at Pluggy; deletions wait for a later run", { status: item.status });
 
-  const lookup = createCategoryLookup({ catalog: db });
+  const lookup = createCategoryLookup(deps);
+  const target = { itemId, accounts };
   let maxCreatedAt: string | null = null;
   for (const pluggyAccountId of new Set(pluggyAccounts.map((a) => a.id))) {
-    const localAccount = accountMap.get(pluggyAccountId);
+    const localAccount = Object.hasOwn(accounts, pluggyAccountId) ? accounts[pluggyAccountId] : undefined;
     if (!localAccount) continue;
-    const owned: TransactionOwner = { userId, itemId, accounts: accountMap };
     const seen = new Set<string>();
     const windowQuery: TransactionQuery = createdAtFrom ? { accountId: pluggyAccountId, dateFrom: queryFrom } : { accountId: pluggyAccountId };
-    const windowRead = await readAndUpsert(deps, owned, windowQuery, lookup, seen, result);
+    const windowRead = await readAndWrite(deps, ledger, target, windowQuery, lookup, seen, result);
     maxCreatedAt = later(maxCreatedAt, windowRead);
     if (createdAtFrom) {
-      const recentRead = await readAndUpsert(deps, owned, { accountId: pluggyAccountId, createdAtFrom }, lookup, seen, result);
+      const recentRead = await readAndWrite(deps, ledger, target, { accountId: pluggyAccountId, createdAtFrom }, lookup, seen, result);
       maxCreatedAt = later(maxCreatedAt, recentRead);
     }
     if (result.comparedDeletions) {
-      result.removed += await removeVanished({ catalog: db }, { itemId, accountId: localAccount.id }, windowStart, stamp, seen);
+      result.removed += await ledger.removeVanished({ itemId, accountId: localAccount.id, windowStart, storedBefore: stamp, seen: [...seen] });
     }
   }
 
-  const row = await db
-    .update(items)
-    .set({
-      lastReconciledAt: stamp,
-      ...(maxCreatedAt
-        ? {
-            transactionsWatermark: sql`CASE WHEN ${items.transactionsWatermark} IS NULL OR ${items.transactionsWatermark} < ${maxCreatedAt} THEN ${maxCreatedAt} ELSE ${items.transactionsWatermark} END`,
-          }
-        : {}),
-    })
-    .where(eq(items.id, itemId))
-    .returning({ watermark: items.transactionsWatermark })
-    .get();
-  result.watermark = row?.watermark ?? result.watermark;
-}
-
-/** Upserts Pluggy's accounts, counts the ones added or changed, and removes local ones Pluggy no longer lists. */
-async function reconcileAccounts(
-  result: ReconcileResult,
-  deps: SyncDeps,
-  owner: { userId: string; itemId: string },
-  pluggyAccounts: readonly PluggyAccount[],
-  stamp: string,
-): Promise<Map<string, LocalAccountRef>> {
-  const { catalog: db } = deps;
-  const map = await upsertAccounts({ catalog: db }, owner, pluggyAccounts, stamp);
-  const rows = await db
-    .select({ id: accounts.id, pluggyId: accounts.pluggyId, createdAt: accounts.createdAt, updatedAt: accounts.updatedAt })
-    .from(accounts)
-    .where(eq(accounts.itemId, owner.itemId));
-  const listed = new Set(pluggyAccounts.map((a) => a.id));
-  const dropped: string[] = [];
-  for (const row of rows) {
-    if (!listed.has(row.pluggyId)) dropped.push(row.id);
-    else if (row.createdAt === stamp) result.added++;
-    else if (row.updatedAt === stamp) result.updated++;
-  }
-  if (dropped.length > 0 && listed.size === 0) {
-    // Pluggy listing none at all is more likely a passing state than a closed bank: keep them for now.
-    deps.logger.warn("Pluggy lists no accounts for this item; local accounts kept", { local_accounts: dropped.length });
-    return map;
-  }
-  for (const accountId of dropped) {
-    const accountTransactions = db.select({ id: transactions.id }).from(transactions).where(eq(transactions.accountId, accountId));
-    const [, removedTransactions, removedAccounts] = await db.batch([
-      db.delete(categorySyncJobs).where(inArray(categorySyncJobs.transactionId, accountTransactions)),
-      db.delete(transactions).where(eq(transactions.accountId, accountId)),
-      db.delete(accounts).where(eq(accounts.id, accountId)),
-    ]);
-    result.removed += removedTransactions.meta.changes + removedAccounts.meta.changes;
-  }
-  for (const row of rows) if (!listed.has(row.pluggyId)) map.delete(row.pluggyId);
-  return map;
+  result.watermark = (await ledger.markReconciled(itemId, stamp, maxCreatedAt)) ?? result.watermark;
+  return { listed: true };
 }
 
 /**
  * Reads one query page by page; writes each page (skipping rows an earlier read of this run already
  * wrote), adds its counts to `result` and its ids to `seen`. Returns the largest Pluggy `createdAt` read.
  */
-async function readAndUpsert(
+async function readAndWrite(
   deps: SyncDeps,
-  owner: TransactionOwner,
+  ledger: Ledger,
+  target: { itemId: string; accounts: LocalAccounts },
   query: TransactionQuery,
   lookup: CategoryLookup,
   seen: Set<string>,
@@ -261,7 +246,7 @@ async function readAndUpsert(
     const fresh = page.filter((t) => !seen.has(t.id));
     for (const t of page) seen.add(t.id);
     if (fresh.length === 0) continue;
-    const counts = await upsertTransactions(deps, owner, fresh, lookup);
+    const counts = await writeTransactionsPage(ledger, target, fresh, lookup);
     result.added += counts.added;
     result.updated += counts.updated;
     if (counts.maxCreatedAt && (maxCreatedAt === null || counts.maxCreatedAt > maxCreatedAt)) maxCreatedAt = counts.maxCreatedAt;
@@ -273,28 +258,6 @@ function later(a: string | null, b: string | null): string | null {
   if (a === null) return b;
   if (b === null) return a;
   return a > b ? a : b;
-}
-
-/**
- * Removes the account's local rows booked inside the window that Pluggy did not return. Only rows
- * stored before this run began: a row written meanwhile (by this run or a webhook) is never a candidate.
- */
-async function removeVanished({ catalog: db }: CatalogDeps, scope: { itemId: string; accountId: string }, windowStart: string, stamp: string, seen: ReadonlySet<string>): Promise<number> {
-  const rows = await db
-    .select({ pluggyId: transactions.pluggyId })
-    .from(transactions)
-    .where(
-      and(
-        eq(transactions.accountId, scope.accountId),
-        eq(transactions.itemId, scope.itemId),
-        gte(transactions.date, windowStart),
-        isNotNull(transactions.pluggyId),
-        lt(transactions.createdAt, stamp),
-      ),
-    );
-  const vanished = rows.flatMap((row) => (row.pluggyId !== null && !seen.has(row.pluggyId) ? [row.pluggyId] : []));
-  if (vanished.length === 0) return 0;
-  return deleteTransactionsByPluggyIds({ catalog: db }, vanished, { itemId: scope.itemId });
 }
 
 /** Adds one item's counts to metric_counters (one batch); `items` only when the item finished. */
@@ -312,68 +275,94 @@ export async function recordReconcileCounts({ catalog: db }: CatalogDeps, counts
 // ---------------------------------------------------------------------------------------------------
 // Fan-out
 
-export interface FanOutDeps {
-  catalog: Db;
-  eventsQueue: Queue<EventsQueueMessage>;
-  logger: Logger;
-}
+export type FanOutDeps = Pick<Services, "catalog" | "eventsQueue" | "logger">;
 
 export interface FanOutRequest {
   trigger: "cron" | "admin";
-  /** One item (it must exist locally, else 404); omitted → the least recently reconciled items. */
+  /** One item (the item directory must know it, else 404); omitted → the items the trigger picks. */
   itemId?: string | undefined;
   /** At most this many items (default per trigger). */
   limit?: number;
-  /** Skip items reconciled more recently than this many hours (cron default 6; admin default 0). */
-  minIntervalHours?: number;
   /** Spread the messages' delivery over this many seconds (cron default 45 min; admin default 0). */
   spreadSeconds?: number;
   now?: Date;
 }
 
+/** Later than any `next_reconcile_at`: "due by then" is every item. */
+const END_OF_TIME = "9999-12-31T23:59:59.999Z";
+
 /**
- * Queues reconciliations: one `item.reconcile` message per item, `sendBatch` in groups of 100, and
- * counts a run. Without an item id it picks the items least recently reconciled (never reconciled
- * first), skipping users whose erasure is pending, and at most `limit` of them, so a large tenant is
- * covered over several runs instead of overrunning one; the cron also spreads delivery over most of the
- * hour so Pluggy's per-minute limits see a trickle. Returns how many were queued.
+ * Queues reconciliations: one `item.reconcile` message per item, `sendBatch` in groups of 100, and counts
+ * a run. Which items, from the item directory's indexed `next_reconcile_at`:
+ * - cron: every item due now (most overdue first), up to RECONCILE_MAX_ITEMS_PER_CRON_RUN, leased for
+ *   RECONCILE_LEASE_HOURS before they are sent, delivery spread over most of the hour; how many remain
+ *   due beyond the bound is logged. The cost is a range of the index: it grows with what is due, not with
+ *   how many items exist.
+ * - admin without an item: every item, most overdue first, at most RECONCILE_ITEMS_PER_ADMIN_RUN, at once.
+ * Users whose erasure is pending are skipped. Returns how many were queued.
  */
 export async function queueReconciliation(deps: FanOutDeps, request: FanOutRequest): Promise<number> {
   const { catalog: db } = deps;
   const now = request.now ?? new Date();
+  const cron = request.trigger === "cron";
   let itemIds: string[];
+  let skipped = 0;
+  let remainingDue = 0;
   if (request.itemId !== undefined) {
-    const row = await db.select({ id: items.id }).from(items).where(eq(items.id, request.itemId)).get();
-    if (!row) throw notFound("item");
-    itemIds = [row.id];
+    if ((await ownerOfItem(db, request.itemId)) === undefined) throw notFound("item");
+    itemIds = [request.itemId];
   } else {
-    const cron = request.trigger === "cron";
-    const limit = request.limit ?? (cron ? RECONCILE_ITEMS_PER_CRON_RUN : RECONCILE_ITEMS_PER_ADMIN_RUN);
-    const minIntervalHours = request.minIntervalHours ?? (cron ? RECONCILE_MIN_INTERVAL_HOURS : 0);
-    const cutoff = new Date(now.getTime() - minIntervalHours * 3_600_000).toISOString();
-    const pendingErasures = db.select({ userId: erasureRequests.userId }).from(erasureRequests).where(eq(erasureRequests.status, "queued"));
-    const rows = await db
-      .select({ id: items.id })
-      .from(items)
-      .where(
-        and(
-          notInArray(items.userId, pendingErasures),
-          minIntervalHours > 0 ? or(isNull(items.lastReconciledAt), lt(items.lastReconciledAt, cutoff)) : undefined,
-        ),
-      )
-      // NULLs sort first in SQLite: never-reconciled items lead.
-      .orderBy(asc(items.lastReconciledAt), asc(items.id))
-      .limit(limit);
-    itemIds = rows.map((row) => row.id);
+    const limit = request.limit ?? (cron ? RECONCILE_MAX_ITEMS_PER_CRON_RUN : RECONCILE_ITEMS_PER_ADMIN_RUN);
+    const picked = limit > 0 ? await itemsDueForReconcile(db, cron ? now.toISOString() : END_OF_TIME, limit) : [];
+    if (cron) {
+      if (picked.length > 0) await scheduleReconcile(db, picked.map((p) => p.itemId), new Date(now.getTime() + RECONCILE_LEASE_HOURS * HOUR_MS).toISOString());
+      // Picked ones are leased by now, so what still counts as due is what this run left.
+      if (picked.length >= limit) remainingDue = await countDue(deps, now);
+    }
+    const erasing = await usersBeingErased(deps, [...new Set(picked.map((p) => p.userId))]);
+    itemIds = picked.filter((p) => !erasing.has(p.userId)).map((p) => p.itemId);
+    skipped = picked.length - itemIds.length;
   }
 
-  const spread = request.spreadSeconds ?? (request.trigger === "cron" ? RECONCILE_CRON_SPREAD_SECONDS : 0);
+  const spread = request.spreadSeconds ?? (cron ? RECONCILE_CRON_SPREAD_SECONDS : 0);
   const messages = itemIds.map((itemId, index) => ({
     body: { kind: "item.reconcile", itemId, trigger: request.trigger } satisfies EventsQueueMessage,
     ...(spread > 0 && itemIds.length > 1 ? { delaySeconds: Math.floor((index * spread) / itemIds.length) } : {}),
   }));
   for (const part of chunk(messages, MESSAGES_PER_SEND)) await deps.eventsQueue.sendBatch(part);
   await counterIncrement({ catalog: db }, RECONCILE_METRICS.runs, 1, now);
-  deps.logger.info("reconciliation queued", { trigger: request.trigger, item_id: request.itemId ?? null, queued: itemIds.length });
+  deps.logger.info("reconciliation queued", {
+    trigger: request.trigger,
+    item_id: request.itemId ?? null,
+    queued: itemIds.length,
+    skipped_erasing: skipped,
+    remaining_due: remainingDue,
+  });
+  if (remainingDue > 0) {
+    deps.logger.warn("more items are due for reconciliation than one run queues; the rest wait for the next runs", {
+      queued: itemIds.length,
+      remaining_due: remainingDue,
+      max_per_run: request.limit ?? RECONCILE_MAX_ITEMS_PER_CRON_RUN,
+    });
+  }
   return itemIds.length;
+}
+
+/** How many items are due at `now` (a count over the `next_reconcile_at` index range). */
+async function countDue({ catalog: db }: CatalogDeps, now: Date): Promise<number> {
+  const row = await db.select({ n: count() }).from(itemDirectory).where(lte(itemDirectory.nextReconcileAt, now.toISOString())).get();
+  return row?.n ?? 0;
+}
+
+/** Which of `userIds` have an erasure pending (their items are left alone: the erasure removes them). */
+async function usersBeingErased({ catalog: db }: CatalogDeps, userIds: readonly string[]): Promise<Set<string>> {
+  const erasing = new Set<string>();
+  for (const ids of chunk(userIds, 90)) {
+    const rows = await db
+      .select({ userId: erasureRequests.userId })
+      .from(erasureRequests)
+      .where(and(inArray(erasureRequests.userId, ids), eq(erasureRequests.status, "queued")));
+    for (const row of rows) erasing.add(row.userId);
+  }
+  return erasing;
 }

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { erasureCoversItem, forgetErasedItem } from "../erasure/erasure-guard.ts";
+import { ownerOfItem } from "../catalog/directory.repo.ts";
+import type { LocalAccounts } from "../ledger/banking.inputs.ts";
 import { createCategoryLookup } from "./category-lookup.ts";
-import { fetchItemOrGone, findLocalItem, resolveOwner, syncItem, type SyncDeps } from "./item-sync.service.ts";
-import { deleteItemData, deleteTransactionsByPluggyIds, heldTransactionAccounts, localAccountsOf, upsertAccounts, upsertItem, upsertTransactions, type LocalAccountRef } from "./upserts.ts";
+import { attributeItem, fetchItemOrGone, removeItemData, syncItem, type SyncDeps } from "./item-sync.service.ts";
+import { writeAccounts, writeItem, writeTransactionsPage } from "./upserts.ts";
 import type { TransactionQuery } from "../pluggy/pluggy.client.ts";
 import { PluggyError } from "../pluggy/pluggy.errors.ts";
 
@@ -133,8 +134,9 @@ function isHandled(event: string): boolean {
 
 const GONE_NOTE = "Pluggy no longer has the item (GET /items/{id} answered 404): its local data was removed";
 
+/** The item's data goes from its owner's ledger, and the item from the directory. */
 async function removeItem(deps: SyncDeps, itemId: string, why: string): Promise<void> {
-  const removed = await deleteItemData(deps, itemId);
+  const removed = await removeItemData(deps, itemId);
   deps.logger.info("item data removed", { why, item_removed: removed.item, accounts: removed.accounts, transactions: removed.transactions });
 }
 
@@ -151,8 +153,8 @@ async function onItemDeleted(deps: SyncDeps, itemId: string): Promise<WebhookPro
 
 /** Why an item could not be synced or recorded, as shown on the event. */
 const OWNER_PROBLEMS = {
-  unattributed: "the item has no clientUserId at Pluggy and no local owner, so it cannot be attributed to a user; nothing written",
-  owner_mismatch: "Pluggy's clientUserId for the item differs from its local owner; nothing written",
+  unattributed: "the item has no clientUserId at Pluggy and no owner in the item directory, so it cannot be attributed to a user; nothing written",
+  owner_mismatch: "Pluggy's clientUserId for the item differs from its owner in the item directory; nothing written",
   erased: "the item's owner asked to be erased: the item was deleted at Pluggy and locally instead",
 } as const;
 
@@ -174,17 +176,14 @@ async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<Webhoo
     await removeItem(deps, itemId, "GET /items answered 404");
     return processed(GONE_NOTE);
   }
-  const local = await findLocalItem(deps, itemId);
-  const owner = resolveOwner(item, local);
-  if ("problem" in owner) {
-    deps.logger.warn(`item status not recorded: ${owner.problem}`, { pluggy_client_user_id: item.clientUserId ?? null, local_user_id: local?.userId ?? null });
-    return ignored(OWNER_PROBLEMS[owner.problem]);
+  const attribution = await attributeItem(deps, item);
+  if (attribution.outcome !== "owned") {
+    if (attribution.outcome !== "erased") {
+      deps.logger.warn(`item status not recorded: ${attribution.outcome}`, { pluggy_client_user_id: item.clientUserId ?? null, directory_user_id: attribution.userId });
+    }
+    return ignored(OWNER_PROBLEMS[attribution.outcome]);
   }
-  if (await erasureCoversItem(deps, owner.userId, item.createdAt)) {
-    await forgetErasedItem(deps, itemId);
-    return ignored(OWNER_PROBLEMS.erased);
-  }
-  await upsertItem(deps, item, owner.userId);
+  await writeItem(deps.ledger(attribution.userId), attribution.userId, item);
   deps.logger.info("item status refreshed", { status: item.status, execution_status: item.executionStatus ?? null, error_code: item.error?.code ?? null });
   return processed();
 }
@@ -193,15 +192,29 @@ async function refreshItemStatus(deps: SyncDeps, itemId: string): Promise<Webhoo
  * The item's local accounts, refreshed from Pluggy once when one we need is missing (an account that
  * appeared after our last sync).
  */
-async function accountsFor(deps: SyncDeps, owner: { userId: string; itemId: string }, needed: readonly string[]): Promise<Map<string, LocalAccountRef>> {
-  const local = await localAccountsOf(deps, owner.itemId);
-  if (needed.every((id) => local.has(id))) return local;
-  return upsertAccounts(deps, owner, await deps.pluggy.listAccounts(owner.itemId));
+async function accountsFor(deps: SyncDeps, owner: ItemOwner, needed: readonly string[]): Promise<LocalAccounts> {
+  const ledger = deps.ledger(owner.userId);
+  const local = await ledger.localAccounts(owner.itemId);
+  if (needed.every((id) => Object.hasOwn(local, id))) return local;
+  return (await writeAccounts(ledger, owner.itemId, await deps.pluggy.listAccounts(owner.itemId))).accounts;
+}
+
+/** The item's owner (from the directory) and the item as their ledger holds it; undefined when either is missing. */
+async function knownItem(deps: SyncDeps, itemId: string): Promise<{ owner: ItemOwner; watermark: string | null } | undefined> {
+  const userId = await ownerOfItem(deps.catalog, itemId);
+  if (userId === undefined) return undefined;
+  const local = await deps.ledger(userId).getItem(itemId);
+  return local ? { owner: { userId, itemId }, watermark: local.transactionsWatermark } : undefined;
+}
+
+interface ItemOwner {
+  userId: string;
+  itemId: string;
 }
 
 async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: WebhookPayloadLike): Promise<WebhookProcessResult> {
-  const local = await findLocalItem(deps, itemId);
-  if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // first sight: a full sync covers these rows
+  const local = await knownItem(deps, itemId);
+  if (!local || local.watermark === null) return runItemSync(deps, itemId); // first sight: a full sync covers these rows
   const given = payload["transactionsCreatedAtFrom"];
   const createdAtFrom = createdAtFromOf(given);
   if (!createdAtFrom) {
@@ -209,10 +222,10 @@ async function onTransactionsCreated(deps: SyncDeps, itemId: string, payload: We
     else deps.logger.warn("transactions/created with a transactionsCreatedAtFrom that is not an ISO instant; running an incremental item sync", { transactions_created_at_from: String(given).slice(0, 100) });
     return runItemSync(deps, itemId);
   }
-  const owner = { userId: local.userId, itemId };
+  const { owner } = local;
   const accountId = presentText(payload["accountId"]);
   const accounts = await accountsFor(deps, owner, accountId ? [accountId] : []);
-  const accountIds = accountId ? [accountId] : [...accounts.keys()];
+  const accountIds = accountId ? [accountId] : Object.keys(accounts);
   const counts = await readAndUpsert(deps, { ...owner, accounts }, accountIds.map((id) => ({ accountId: id, createdAtFrom })));
   deps.logger.info("created transactions fetched", { ...counts, created_at_from: createdAtFrom });
   return processed();
@@ -224,15 +237,15 @@ async function onTransactionsUpdated(deps: SyncDeps, itemId: string, payload: We
     deps.logger.warn("transactions/updated without transactionIds; ignored");
     return ignored("no transactionIds list: transactions/updated names the transactions to re-read");
   }
-  const local = await findLocalItem(deps, itemId);
-  if (!local || local.transactionsWatermark === null) return runItemSync(deps, itemId); // arrived before item/created
-  const owner = { userId: local.userId, itemId };
+  const local = await knownItem(deps, itemId);
+  if (!local || local.watermark === null) return runItemSync(deps, itemId); // arrived before item/created
+  const { owner } = local;
   const { ids } = listed;
   if (ids.length === 0) return processed(listed.dropped > 0 ? `${listed.dropped} transactionIds entries were not ids` : undefined);
   const accountId = presentText(payload["accountId"]);
   const accounts = await accountsFor(deps, owner, accountId ? [accountId] : []);
   // Pluggy's v2 list needs an account; without one in the payload, ask each account for the ids.
-  const accountIds = accountId ? [accountId] : [...accounts.keys()];
+  const accountIds = accountId ? [accountId] : Object.keys(accounts);
   const counts = await readAndUpsert(deps, { ...owner, accounts }, accountIds.map((id) => ({ accountId: id, ids })));
   deps.logger.info("updated transactions re-read", { ...counts, listed: ids.length });
   return processed(listed.dropped > 0 ? `${listed.dropped} transactionIds entries were not ids` : undefined);
@@ -250,9 +263,12 @@ async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: We
     deps.logger.warn("transactions/deleted without transactionIds; ignored");
     return ignored("no transactionIds list: transactions/deleted names the transactions to remove");
   }
-  const held = await heldTransactionAccounts(deps, itemId, listed.ids);
+  // Only the owner's ledger can hold the item's rows; an item the directory does not know holds none.
+  const userId = await ownerOfItem(deps.catalog, itemId);
+  const held: Record<string, string> = userId !== undefined && listed.ids.length > 0 ? await deps.ledger(userId).heldTransactionAccounts(itemId, listed.ids) : {};
+  const heldIds = Object.keys(held);
   const byAccount = new Map<string, string[]>();
-  for (const [transactionId, accountId] of held) {
+  for (const [transactionId, accountId] of Object.entries(held)) {
     const ids = byAccount.get(accountId);
     if (ids) ids.push(transactionId);
     else byAccount.set(accountId, [transactionId]);
@@ -266,27 +282,28 @@ async function onTransactionsDeleted(deps: SyncDeps, itemId: string, payload: We
       if (!(error instanceof PluggyError && error.status === 404)) throw error;
     }
   }
-  const gone = [...held.keys()].filter((id) => !stillListed.has(id));
-  const kept = held.size - gone.length;
-  const removed = gone.length > 0 ? await deleteTransactionsByPluggyIds(deps, gone, { itemId }) : 0;
-  deps.logger.info("transactions removed", { listed: listed.ids.length, held: held.size, removed, kept_still_at_pluggy: kept });
+  const gone = heldIds.filter((id) => !stillListed.has(id));
+  const kept = heldIds.length - gone.length;
+  const removed = userId !== undefined && gone.length > 0 ? await deps.ledger(userId).deleteTransactionsByPluggyIds(gone, { itemId }) : 0;
+  deps.logger.info("transactions removed", { listed: listed.ids.length, held: heldIds.length, removed, kept_still_at_pluggy: kept });
   if (kept > 0 && gone.length === 0) {
     return ignored(`deletion not confirmed: Pluggy still lists all ${kept} of the listed transactions held here; nothing was removed`);
   }
-  if (kept > 0) return processed(`${kept} of the ${held.size} listed transactions held here were kept: Pluggy still lists them`);
+  if (kept > 0) return processed(`${kept} of the ${heldIds.length} listed transactions held here were kept: Pluggy still lists them`);
   return processed();
 }
 
 async function readAndUpsert(
   deps: SyncDeps,
-  owner: { userId: string; itemId: string; accounts: ReadonlyMap<string, LocalAccountRef> },
+  owner: ItemOwner & { accounts: LocalAccounts },
   queries: TransactionQuery[],
 ): Promise<{ added: number; updated: number; skipped: number }> {
   const lookup = createCategoryLookup(deps);
+  const ledger = deps.ledger(owner.userId);
   const totals = { added: 0, updated: 0, skipped: 0 };
   for (const query of queries) {
     for await (const page of deps.pluggy.iterateTransactions(query)) {
-      const counts = await upsertTransactions(deps, owner, page, lookup);
+      const counts = await writeTransactionsPage(ledger, owner, page, lookup);
       totals.added += counts.added;
       totals.updated += counts.updated;
       totals.skipped += counts.skipped;

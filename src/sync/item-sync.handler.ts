@@ -10,8 +10,8 @@ export type ItemSyncMessage = z.infer<typeof itemSyncMessage>;
 /**
  * `item.sync` consumer: runs `syncItem`. A transient Pluggy failure (network, timeout, 409, 429, 5xx)
  * is retried through the queue — no sooner than Pluggy's `RateLimit-Reset` on a 429 — while a permanent
- * one (the item is gone, 403...) is logged and acked, since repeating it cannot succeed. D1 failures
- * propagate and are retried.
+ * one (the item is gone, 403...) is logged and acked, since repeating it cannot succeed. Catalog and
+ * ledger failures propagate and are retried.
  */
 export async function handleItemSyncMessage(message: ItemSyncMessage, context: HandlerContext): Promise<void> {
   const logger = context.logger.child({ kind: message.kind, item_id: message.itemId, reason: message.reason });

@@ -8,7 +8,8 @@ export type WebhookProcessMessage = z.infer<typeof webhookProcessMessage>;
 
 /**
  * Builds the `webhook.process` handler around a payload processor (the real one reads Pluggy and
- * writes D1; tests pass their own to drive each outcome). Throwing asks the queue for a retry.
+ * writes the item's owner's ledger, found through the catalog's item directory; tests pass their own to
+ * drive each outcome). Throwing asks the queue for a retry.
  */
 export function createWebhookProcessHandler(processorFor: (context: HandlerContext) => ProcessPayload) {
   return async (message: WebhookProcessMessage, context: HandlerContext): Promise<void> => {

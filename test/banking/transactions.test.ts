@@ -2,11 +2,13 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client.ts";
-import { categorySyncJobs, transactions } from "../../src/db/schema.ts";
+import { categories } from "../../src/db/schema.ts";
+import { categorySyncJobs, transactions } from "../../src/ledger/ledger.schema.ts";
 import { encodeCursor } from "../../src/platform/cursor.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { makeAccount, makeCategory, makeItem, makeTransaction } from "../helpers/factories.ts";
 import { body, call } from "../helpers/http.ts";
+import { inLedger } from "../helpers/ledger.ts";
 import { expectValidationError, walkPages } from "./support.ts";
 
 const LIST = "/api/banking/transactions/";
@@ -79,7 +81,8 @@ describe("transaction list pagination", () => {
         await add({ id: idNextTo(cursorRow.id, -1), date: cursorRow.date }, true);
         await add({ id: crypto.randomUUID(), date: "2020-01-01" }, true);
         // The row the cursor points at disappears: the walk must continue from its position anyway.
-        await createDb(env.DB).delete(transactions).where(eq(transactions.id, cursorRow.id));
+        const removed = await inLedger(userId, (db) => db.delete(transactions).where(eq(transactions.id, cursorRow.id)).returning({ id: transactions.id }).all());
+        expect(removed).toHaveLength(1);
       }
       const res = await call(cursor ? `${LIST}?limit=9&cursor=${cursor}` : `${LIST}?limit=9`, { headers });
       expect(res.status).toBe(200);
@@ -317,22 +320,24 @@ describe("one transaction", () => {
     const category = await makeCategory({ pluggyCategoryId: "11010000" });
     const skipped = await makeTransaction(userId, account, { categorySyncSkipReason: "category has no Pluggy mapping", categorySyncSkippedAt: "2026-05-01T10:00:00.000Z" });
     const synced = await makeTransaction(userId, account, { categoryId: category.id });
-    await createDb(env.DB)
-      .insert(categorySyncJobs)
-      .values({
-        id: crypto.randomUUID(),
-        transactionId: synced.id,
-        userId,
-        pluggyTransactionId: synced.pluggyId ?? "",
-        categoryId: category.id,
-        version: 1,
-        status: "failed",
-        attempts: 3,
-        lastError: "Pluggy answered 400",
-        dueAt: "2026-05-02T10:00:00.000Z",
-        createdAt: "2026-05-02T09:00:00.000Z",
-        updatedAt: "2026-05-02T10:00:00.000Z",
-      });
+    await inLedger(userId, (db) =>
+      db
+        .insert(categorySyncJobs)
+        .values({
+          id: crypto.randomUUID(),
+          transactionId: synced.id,
+          pluggyTransactionId: synced.pluggyId ?? "",
+          categoryId: category.id,
+          version: 1,
+          status: "failed",
+          attempts: 3,
+          lastError: "Pluggy answered 400",
+          dueAt: "2026-05-02T10:00:00.000Z",
+          createdAt: "2026-05-02T09:00:00.000Z",
+          updatedAt: "2026-05-02T10:00:00.000Z",
+        })
+        .run(),
+    );
     const skippedRes = await body(await call(`/api/banking/transactions/${skipped.id}/`, { headers }));
     expect(skippedRes.data.category_sync).toEqual({ status: "skipped", reason_code: "no_pluggy_mapping", reason: "category has no Pluggy mapping", attempts: 0, updated_at: "2026-05-01T10:00:00.000Z" });
     const syncedRes = await body(await call(`/api/banking/transactions/${synced.id}/`, { headers }));
@@ -346,6 +351,26 @@ describe("one transaction", () => {
     });
   });
 
+  it("shows a category the catalog no longer has as no category (its id stays in the ledger until cleared)", async () => {
+    const userId = uniqueUser();
+    const headers = await authHeaders(userId);
+    const account = await makeAccount(userId, (await makeItem(userId)).id);
+    const kept = await makeCategory({ name: "Kept" });
+    const deleted = await makeCategory({ name: "Deleted" });
+    const stays = await makeTransaction(userId, account, { date: "2026-04-02", categoryId: kept.id });
+    const orphan = await makeTransaction(userId, account, { date: "2026-04-01", categoryId: deleted.id });
+    await createDb(env.DB).delete(categories).where(eq(categories.id, deleted.id));
+    const one = await body(await call(`/api/banking/transactions/${orphan.id}/`, { headers }));
+    expect(one.data.category).toBeNull();
+    const list = await body(await call(LIST, { headers }));
+    expect(list.data.map((t: { id: string; category: unknown }) => [t.id, t.category])).toEqual([
+      [stays.id, { id: kept.id, name: "Kept" }],
+      [orphan.id, null],
+    ]);
+    // The ledger still holds the id: the serialization, not the storage, hides it.
+    expect(await inLedger(userId, (db) => db.select({ categoryId: transactions.categoryId }).from(transactions).where(eq(transactions.id, orphan.id)).get())).toEqual({ categoryId: deleted.id });
+  });
+
   it("404 for an unknown id, in the error envelope", async () => {
     const res = await call(`/api/banking/transactions/${crypto.randomUUID()}`, { headers: await authHeaders(uniqueUser()) });
     expect(res.status).toBe(404);
@@ -355,35 +380,34 @@ describe("one transaction", () => {
 });
 
 describe("large pages", () => {
-  it("serves limit=200 with categories and sync jobs on every row (IN lists stay under D1's 100 parameters)", async () => {
+  it("serves limit=200 with a category (121 distinct: the catalog's IN lists stay under D1's 100 parameters) and a sync job on every row", async () => {
     const userId = uniqueUser();
     const item = await makeItem(userId);
     const account = await makeAccount(userId, item.id);
-    const category = await makeCategory();
-    const made = [];
+    const categoryList: { id: string; name: string }[] = [];
+    for (let start = 0; start < 121; start += 25) categoryList.push(...(await Promise.all(Array.from({ length: Math.min(25, 121 - start) }, () => makeCategory()))));
+    const made: { id: string; pluggyId: string | null; categoryId: string | null }[] = [];
     for (let start = 0; start < 150; start += 25) {
-      made.push(...(await Promise.all(Array.from({ length: 25 }, () => makeTransaction(userId, account, { categoryId: category.id })))));
+      made.push(...(await Promise.all(Array.from({ length: 25 }, (_, k) => makeTransaction(userId, account, { categoryId: categoryList[(start + k) % categoryList.length]?.id ?? null })))));
     }
     const now = new Date().toISOString();
-    const db = createDb(env.DB);
-    for (const row of made) {
-      await db.insert(categorySyncJobs).values({
-        id: crypto.randomUUID(),
-        transactionId: row.id,
-        userId,
-        pluggyTransactionId: row.pluggyId ?? "",
-        categoryId: category.id,
-        version: 1,
-        status: "synced",
-        dueAt: now,
-        createdAt: now,
-        updatedAt: now,
-      });
-    }
+    await inLedger(userId, (db) => {
+      for (const row of made) {
+        db.insert(categorySyncJobs)
+          .values({ id: crypto.randomUUID(), transactionId: row.id, pluggyTransactionId: row.pluggyId ?? "", categoryId: row.categoryId ?? "", version: 1, status: "synced", dueAt: now, createdAt: now, updatedAt: now })
+          .run();
+      }
+    });
     const res = await call(`${LIST}?limit=200`, { headers: await authHeaders(userId) });
     expect(res.status).toBe(200);
     const json = await body(res);
     expect(json.data).toHaveLength(150);
-    expect(json.data.every((t: any) => t.category?.name === category.name && t.category_sync?.status === "synced")).toBe(true);
+    const names = new Map(categoryList.map((c) => [c.id, c.name]));
+    const byId = new Map(made.map((row) => [row.id, row.categoryId]));
+    for (const t of json.data as { id: string; category: { id: string; name: string } | null; category_sync: { status: string } | null }[]) {
+      const categoryId = byId.get(t.id) ?? "";
+      expect(t.category).toEqual({ id: categoryId, name: names.get(categoryId) });
+      expect(t.category_sync?.status).toBe("synced");
+    }
   });
 });

@@ -7,7 +7,23 @@ import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { body, call, callWithEnv } from "../helpers/http.ts";
 import { makeCategory } from "../helpers/factories.ts";
 import { sim } from "../helpers/simulator.ts";
-import { PLUGGY, db, localTransaction, makeSyncJob, mappedCategory, pluggyBackedTransaction, pluggyPatches, readJob, readTransaction, simCategoryOf } from "./support.ts";
+import {
+  PLUGGY,
+  armLedgerAlarm,
+  attentionOf,
+  db,
+  deliver,
+  localTransaction,
+  makeSyncJob,
+  mappedCategory,
+  messageOf,
+  pluggyBackedTransaction,
+  pluggyPatches,
+  readJob,
+  readTransaction,
+  runLedgerAlarm,
+  simCategoryOf,
+} from "./support.ts";
 
 /*
  * The admin API of this domain: categories, Pluggy's tree, mappings, sync jobs and metrics, with the
@@ -134,12 +150,17 @@ describe("admin categories", () => {
     expect((await body(res)).error.code).toBe("conflict");
   });
 
-  it("DELETE clears the category from transactions and removes its mapping", async () => {
+  it("DELETE makes the category none on transactions (without writing users' ledgers) and removes its mapping", async () => {
     const headers = await admin();
     const category = await mappedCategory(PLUGGY.pix);
-    const transaction = await localTransaction(uniqueUser(), { categoryId: category.id });
+    const userId = uniqueUser();
+    const transaction = await localTransaction(userId, { categoryId: category.id });
+    const user = await authHeaders(userId);
+    expect((await body(await call(`/api/banking/transactions/${transaction.id}/`, { headers: user }))).data.category).toMatchObject({ id: category.id });
     expect((await call(`/api/admin/categories/${category.id}/`, { method: "DELETE", headers })).status).toBe(204);
-    expect((await readTransaction(transaction.id)).categoryId).toBeNull();
+    expect((await body(await call(`/api/banking/transactions/${transaction.id}/`, { headers: user }))).data.category).toBeNull();
+    // The ledger keeps the id: a delete costs the same whatever the number of users.
+    expect((await readTransaction(transaction)).categoryId).toBe(category.id);
     expect(await db().query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, category.id) })).toBeUndefined();
   });
 });
@@ -298,7 +319,7 @@ describe("admin category syncs", () => {
     const page = await body(res);
     expect(page.data).toHaveLength(2);
     expect(Object.keys(page.data[0]).sort()).toEqual(
-      ["attempts", "created_at", "id", "last_error", "pluggy_category_id", "pluggy_transaction_id", "status", "transaction_id", "updated_at"].sort(),
+      ["attempts", "created_at", "id", "last_error", "pluggy_category_id", "pluggy_transaction_id", "status", "transaction_id", "updated_at", "user_id"].sort(),
     );
     expect(page.data.every((row: { status: string }) => row.status === "dead")).toBe(true);
     const seen: string[] = page.data.map((row: { id: string }) => row.id);
@@ -315,7 +336,100 @@ describe("admin category syncs", () => {
     expect(mine).toEqual([dead[2]?.id, dead[1]?.id, dead[0]?.id]);
   });
 
-  it.each(["?status=lost", "?limit=0", "?limit=201", "?cursor=zzz", "?foo=1"])("400 for %s", async (query) => {
+  it("without user_id lists failed, dead and long-pending jobs of every user; any other status needs user_id (400)", async () => {
+    const headers = await admin();
+    const category = await mappedCategory(PLUGGY.pix);
+    const [alice, bob] = [uniqueUser(), uniqueUser()];
+    const failed = await makeSyncJob(await localTransaction(alice), category.id, { status: "failed", lastError: "400 X: y" });
+    const dead = await makeSyncJob(await localTransaction(bob), category.id, { status: "dead", lastError: "503: down" });
+    const synced = await makeSyncJob(await localTransaction(bob), category.id, { status: "synced" });
+    const fresh = await makeSyncJob(await localTransaction(bob), category.id, { status: "pending" });
+    // Pending for 11 minutes: the ledger's alarm puts it in the index.
+    const stuck = await makeSyncJob(await localTransaction(alice), category.id, { status: "pending", pendingSince: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await armLedgerAlarm(alice);
+    await runLedgerAlarm(alice);
+    const pending: Array<{ id: string; user_id: string }> = (await body(await call("/api/admin/category-syncs/?status=pending&limit=200", { headers }))).data;
+    expect(pending.find((row) => row.id === stuck.id)).toMatchObject({ user_id: alice, status: "pending" });
+    expect(pending.some((row) => row.id === fresh.id)).toBe(false);
+    const all: Array<{ id: string; user_id: string; status: string }> = (await body(await call("/api/admin/category-syncs/?limit=200", { headers }))).data;
+    expect(all.find((row) => row.id === failed.id)).toMatchObject({ user_id: alice, status: "failed", last_error: "400 X: y" });
+    expect(all.find((row) => row.id === dead.id)).toMatchObject({ user_id: bob, status: "dead" });
+    // A synced job, and one pending for less than 10 minutes, need no operator: not in the global list.
+    expect(all.some((row) => row.id === synced.id || row.id === fresh.id)).toBe(false);
+    expect(all.some((row) => row.id === stuck.id)).toBe(true);
+
+    for (const status of ["synced"]) {
+      const res = await call(`/api/admin/category-syncs/?status=${status}`, { headers });
+      expect(res.status).toBe(400);
+      const json = await body(res);
+      expect(json.error.code).toBe("validation_error");
+      expect(json.error.details.map((d: { field: string }) => d.field)).toContain("user_id");
+      expect(json.error.message).toMatch(/user_id/);
+    }
+  });
+
+  it("with user_id lists that user's jobs in any status from their ledger, most recently changed first, with a cursor", async () => {
+    const headers = await admin();
+    const category = await mappedCategory(PLUGGY.pix);
+    const userId = uniqueUser();
+    const other = await makeSyncJob(await localTransaction(uniqueUser()), category.id, { status: "synced" });
+    const jobs = [];
+    for (const [i, status] of (["synced", "pending", "failed"] as const).entries()) {
+      jobs.push(await makeSyncJob(await localTransaction(userId), category.id, { status, updatedAt: new Date(Date.UTC(2021, 0, 1 + i)).toISOString() }));
+    }
+    const synced = await body(await call(`/api/admin/category-syncs/?status=synced&user_id=${userId}`, { headers }));
+    expect(synced).toMatchObject({ data: [{ id: jobs[0]?.id, user_id: userId, status: "synced" }], next_cursor: null });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: Array<{ id: string }>; next_cursor: string | null } = await body(await call(`/api/admin/category-syncs/?user_id=${userId}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { headers }));
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data.map((row) => row.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([jobs[2]?.id, jobs[1]?.id, jobs[0]?.id]);
+    expect(seen).not.toContain(other.id);
+    expect((await call(`/api/admin/category-syncs/?user_id=${userId}&cursor=zzz`, { headers })).status).toBe(400);
+  });
+
+  it("a failed job is in the global list until it syncs, then it leaves it", async () => {
+    const headers = await admin();
+    const category = await mappedCategory(PLUGGY.pix);
+    const userId = uniqueUser();
+    const { transaction } = await pluggyBackedTransaction(userId);
+    // Pluggy refuses the first try: the consumer marks the job failed and indexes it.
+    const job = await makeSyncJob(transaction, category.id);
+    const faultId = await sim.fault({ path: `^/transactions/${transaction.pluggyId}$`, method: "PATCH", status: 400, codeDescription: "X", message: "refused", times: 1 });
+    await deliver(messageOf(job));
+    await sim.clearFault(faultId);
+    const listed = async () => ((await body(await call("/api/admin/category-syncs/?status=failed&limit=200", { headers }))).data as Array<{ id: string }>).some((row) => row.id === job.id);
+    expect(await listed()).toBe(true);
+    expect(await attentionOf(job.id)).toMatchObject({ userId, status: "failed" });
+
+    expect((await call(`/api/admin/category-syncs/${job.id}/retry/`, { method: "POST", headers })).status).toBe(202);
+    await vi.waitUntil(async () => (await readJob(job)).status === "synced", { timeout: 15_000, interval: 100 });
+    expect(await listed()).toBe(false);
+    expect(await attentionOf(job.id)).toBeUndefined();
+  });
+
+  it("a job pending for more than 10 minutes is in the global list until it syncs, then it leaves it", async () => {
+    const headers = await admin();
+    const category = await mappedCategory(PLUGGY.pix);
+    const userId = uniqueUser();
+    const { transaction } = await pluggyBackedTransaction(userId);
+    const job = await makeSyncJob(transaction, category.id, { pendingSince: new Date(Date.now() - 11 * 60_000).toISOString() });
+    await armLedgerAlarm(userId);
+    await runLedgerAlarm(userId);
+    const listed = async () => ((await body(await call("/api/admin/category-syncs/?limit=200", { headers }))).data as Array<{ id: string }>).some((row) => row.id === job.id);
+    expect(await listed()).toBe(true);
+    // Its message finally arrives and Pluggy takes it: synced, and out of the index.
+    await deliver(messageOf(job));
+    expect((await readJob(job)).status).toBe("synced");
+    expect(await listed()).toBe(false);
+    expect(await attentionOf(job.id)).toBeUndefined();
+  });
+
+  it.each(["?status=lost", "?limit=0", "?limit=201", "?cursor=zzz", "?foo=1", "?status=synced", "?user_id="])("400 for %s", async (query) => {
     const res = await call(`/api/admin/category-syncs/${query}`, { headers: await admin() });
     expect(res.status).toBe(400);
   });
@@ -330,13 +444,26 @@ describe("admin category syncs", () => {
     const res = await call(`/api/admin/category-syncs/${job.id}/retry/`, { method: "POST", headers });
     expect(res.status).toBe(202);
     expect(await body(res)).toEqual({ data: { queued: 1 } });
-    await vi.waitUntil(async () => (await readJob(job.id)).status === "synced", { timeout: 15_000, interval: 100 });
-    const after = await readJob(job.id);
+    await vi.waitUntil(async () => (await readJob(job)).status === "synced", { timeout: 15_000, interval: 100 });
+    const after = await readJob(job);
     expect(after).toMatchObject({ status: "synced", attempts: 2, lastError: null, pluggyCategoryId: PLUGGY.pix });
     expect(after.updatedAt > job.updatedAt).toBe(true);
     expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.pix);
     expect((await pluggyPatches(pluggyTransactionId)).map((request) => request.body)).toEqual([{ categoryId: PLUGGY.pix }]);
     expect((await call(`/api/admin/category-syncs/${crypto.randomUUID()}/retry/`, { method: "POST", headers })).status).toBe(404);
+  });
+
+  it("retry finds a job that needs no operator (synced) only with its owner's user_id", async () => {
+    const headers = await admin();
+    const category = await mappedCategory(PLUGGY.pix);
+    const userId = uniqueUser();
+    const job = await makeSyncJob(await localTransaction(userId), category.id, { status: "synced" });
+    expect((await call(`/api/admin/category-syncs/${job.id}/retry/`, { method: "POST", headers })).status).toBe(404);
+    expect((await call(`/api/admin/category-syncs/${job.id}/retry/?user_id=${uniqueUser()}`, { method: "POST", headers })).status).toBe(404);
+    const res = await call(`/api/admin/category-syncs/${job.id}/retry/?user_id=${userId}`, { method: "POST", headers });
+    expect(res.status).toBe(202);
+    expect(await body(res)).toEqual({ data: { queued: 1 } });
+    expect((await readJob(job)).status).not.toBe("synced");
   });
 
   it("redrive re-queues up to limit jobs of the given status, oldest first", async () => {

@@ -1,11 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
-import { categoryMappings, categorySyncJobs, transactions } from "../../src/db/schema.ts";
+import { categoryMappings } from "../../src/db/schema.ts";
+import { categorySyncJobs, transactions } from "../../src/ledger/ledger.schema.ts";
+import { inLedger } from "../helpers/ledger.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import {
   PLUGGY,
   SYNC_DLQ,
+  attentionOf,
   db,
   deliver,
   localTransaction,
@@ -38,7 +41,7 @@ describe("category.sync consumer", () => {
     const { id, result } = await deliver(messageOf(job));
     expect(result.explicitAcks).toEqual([id]);
     expect(result.retryMessages).toEqual([]);
-    const after = await readJob(job.id);
+    const after = await readJob(job);
     expect(after).toMatchObject({ status: "synced", attempts: 1, lastError: null, pluggyCategoryId: PLUGGY.ted });
     expect(after.syncedAt).not.toBeNull();
     expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.ted);
@@ -46,7 +49,7 @@ describe("category.sync consumer", () => {
     expect(calls).toHaveLength(1);
     expect(calls[0]?.body).toEqual({ categoryId: PLUGGY.ted });
     // What Pluggy now says is recorded on the transaction.
-    expect((await readTransaction(transaction.id)).pluggyCategoryId).toBe(PLUGGY.ted);
+    expect((await readTransaction(transaction)).pluggyCategoryId).toBe(PLUGGY.ted);
   });
 
   it("maps the category at send time: a mapping changed after the PATCH is what Pluggy gets", async () => {
@@ -54,7 +57,7 @@ describe("category.sync consumer", () => {
     await db().update(categoryMappings).set({ pluggyCategoryId: PLUGGY.restaurants }).where(eq(categoryMappings.categoryId, category.id));
     await deliver(messageOf(job));
     expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.restaurants);
-    expect((await readJob(job.id)).pluggyCategoryId).toBe(PLUGGY.restaurants);
+    expect((await readJob(job)).pluggyCategoryId).toBe(PLUGGY.restaurants);
   });
 
   it("acks a stale version without calling Pluggy", async () => {
@@ -62,7 +65,7 @@ describe("category.sync consumer", () => {
     const { id, result } = await deliver(messageOf(job, 2));
     expect(result.explicitAcks).toEqual([id]);
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
-    expect(await readJob(job.id)).toMatchObject({ status: "pending", attempts: 0, version: 3 });
+    expect(await readJob(job)).toMatchObject({ status: "pending", attempts: 0, version: 3 });
   });
 
   it.each(["synced", "failed", "dead"] as const)("acks without calling Pluggy when the job is already %s", async (status) => {
@@ -70,14 +73,21 @@ describe("category.sync consumer", () => {
     const { id, result } = await deliver(messageOf(job));
     expect(result.explicitAcks).toEqual([id]);
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
-    expect((await readJob(job.id)).status).toBe(status);
+    expect((await readJob(job)).status).toBe(status);
   });
 
   it("acks a message whose job no longer exists, and drops a malformed body", async () => {
-    const missing = await deliver({ kind: "category.sync", jobId: crypto.randomUUID(), transactionId: crypto.randomUUID(), version: 1 });
+    const missing = await deliver({ kind: "category.sync", jobId: crypto.randomUUID(), transactionId: crypto.randomUUID(), version: 1, userId: uniqueUser() });
     expect(missing.result.explicitAcks).toEqual([missing.id]);
     const malformed = await deliver({ kind: "category.sync", jobId: "x", version: "one" });
     expect(malformed.result.explicitAcks).toEqual([malformed.id]);
+    // A message without its user cannot reach a ledger: malformed too, dropped without a Pluggy call.
+    const { job, pluggyTransactionId } = await setup();
+    const { userId: _userId, ...withoutUser } = messageOf(job);
+    const ownerless = await deliver(withoutUser);
+    expect(ownerless.result.explicitAcks).toEqual([ownerless.id]);
+    expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
+    expect(await readJob(job)).toMatchObject({ status: "pending", attempts: 0 });
   });
 
   it("marks the job failed, without calling Pluggy, when the category lost its mapping", async () => {
@@ -85,7 +95,7 @@ describe("category.sync consumer", () => {
     await db().delete(categoryMappings).where(eq(categoryMappings.categoryId, category.id));
     const { id, result } = await deliver(messageOf(job));
     expect(result.explicitAcks).toEqual([id]);
-    expect(await readJob(job.id)).toMatchObject({ status: "failed", lastError: "category has no Pluggy mapping", attempts: 0 });
+    expect(await readJob(job)).toMatchObject({ status: "failed", lastError: "category has no Pluggy mapping", attempts: 0 });
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
   });
 
@@ -105,11 +115,11 @@ describe("category.sync consumer", () => {
       expect(result.retryMessages[0]?.msgId).toBe(id);
       // Tests run with CATEGORY_SYNC_RETRY_BASE/CAP_SECONDS = 1 (vitest.config.ts).
       expect(retryDelays).toEqual([1]);
-      const after = await readJob(job.id);
+      const after = await readJob(job);
       expect(after.status).toBe("pending");
       expect(after.attempts).toBe(1);
       expect(after.lastError).toMatch(new RegExp(`^${status}`));
-      // The sweeper stays away while the queue retries.
+      // The ledger's alarm stays away while the queue retries.
       expect(Date.parse(after.dueAt)).toBeGreaterThan(Date.now() + 5 * 60_000);
     });
   });
@@ -120,8 +130,8 @@ describe("category.sync consumer", () => {
     const { result, retryDelays } = await deliver(messageOf(job));
     expect(result.retryMessages).toHaveLength(1);
     expect(retryDelays).toEqual([37]);
-    expect(await readJob(job.id)).toMatchObject({ status: "pending", attempts: 1 });
-    expect((await readJob(job.id)).lastError).toMatch(/^429/);
+    expect(await readJob(job)).toMatchObject({ status: "pending", attempts: 1 });
+    expect((await readJob(job)).lastError).toMatch(/^429/);
   });
 
   it("counts attempts across retries and clears the error once synced", async () => {
@@ -129,10 +139,10 @@ describe("category.sync consumer", () => {
     await sim.fault({ path: exactPath(`/transactions/${job.pluggyTransactionId}`), method: "PATCH", status: 503, times: 2 });
     await deliver(messageOf(job), { attempts: 1 });
     await deliver(messageOf(job), { attempts: 2 });
-    expect(await readJob(job.id)).toMatchObject({ status: "pending", attempts: 2 });
+    expect(await readJob(job)).toMatchObject({ status: "pending", attempts: 2 });
     const { result } = await deliver(messageOf(job), { attempts: 3 });
     expect(result.retryMessages).toEqual([]);
-    expect(await readJob(job.id)).toMatchObject({ status: "synced", attempts: 3, lastError: null });
+    expect(await readJob(job)).toMatchObject({ status: "synced", attempts: 3, lastError: null });
   });
 
   describe.each([
@@ -147,12 +157,14 @@ describe("category.sync consumer", () => {
       const { id, result } = await deliver(messageOf(job));
       expect(result.explicitAcks).toEqual([id]);
       expect(result.retryMessages).toEqual([]);
-      const after = await readJob(job.id);
+      const after = await readJob(job);
       expect(after.status).toBe("failed");
       expect(after.attempts).toBe(1);
       expect(after.lastError).toContain(String(status));
       expect(after.lastError).toContain(message);
       if (codeDescription) expect(after.lastError).toContain(codeDescription);
+      // An operator finds it without knowing whose it is: the catalog's attention index lists it.
+      expect(await attentionOf(job.id)).toMatchObject({ userId: job.userId, status: "failed" });
     });
   });
 
@@ -162,7 +174,7 @@ describe("category.sync consumer", () => {
     const category = await mappedCategory(PLUGGY.pix);
     const job = await makeSyncJob(transaction, category.id);
     await deliver(messageOf(job));
-    const after = await readJob(job.id);
+    const after = await readJob(job);
     expect(after.status).toBe("failed");
     expect(after.lastError).toMatch(/^404 TRANSACTION_NOT_FOUND/);
   });
@@ -174,16 +186,16 @@ describe("category.sync consumer", () => {
     await sim.fault({ path: exactPath(`/transactions/${pluggyTransactionId}`), method: "PATCH", delayMs: 1500 });
     const inFlight = deliver(messageOf(job));
     await vi.waitUntil(async () => (await pluggyPatches(pluggyTransactionId)).length === 1, { timeout: 5000, interval: 50 });
-    await db().batch([
-      db().update(transactions).set({ categoryId: newer.id, categoryVersion: 2 }).where(eq(transactions.id, transaction.id)),
-      db().update(categorySyncJobs).set({ categoryId: newer.id, version: 2, status: "pending" }).where(eq(categorySyncJobs.id, job.id)),
-    ]);
+    await inLedger(transaction.userId, (ledger) => {
+      ledger.update(transactions).set({ categoryId: newer.id, categoryVersion: 2 }).where(eq(transactions.id, transaction.id)).run();
+      ledger.update(categorySyncJobs).set({ categoryId: newer.id, version: 2, status: "pending" }).where(eq(categorySyncJobs.id, job.id)).run();
+    });
     const { id, result } = await inFlight;
     expect(result.explicitAcks).toEqual([id]);
-    const after = await readJob(job.id);
+    const after = await readJob(job);
     expect(after).toMatchObject({ status: "pending", version: 2, syncedAt: null });
     // The older answer is not recorded as what Pluggy says for the newer choice.
-    expect((await readTransaction(transaction.id)).pluggyCategoryId).not.toBe(PLUGGY.pix);
+    expect((await readTransaction(transaction)).pluggyCategoryId).not.toBe(PLUGGY.pix);
   });
 
   it("re-syncs the newer choice when an older call lands after the newer one was synced", async () => {
@@ -193,17 +205,21 @@ describe("category.sync consumer", () => {
     const inFlight = deliver(messageOf(job));
     await vi.waitUntil(async () => (await pluggyPatches(pluggyTransactionId)).length === 1, { timeout: 5000, interval: 50 });
     // Meanwhile the newer version was synced (by another consumer invocation).
-    await db().batch([
-      db().update(transactions).set({ categoryId: newer.id, categoryVersion: 2 }).where(eq(transactions.id, transaction.id)),
-      db().update(categorySyncJobs).set({ categoryId: newer.id, version: 2, status: "synced", syncedAt: new Date().toISOString() }).where(eq(categorySyncJobs.id, job.id)),
-    ]);
+    await inLedger(transaction.userId, (ledger) => {
+      ledger.update(transactions).set({ categoryId: newer.id, categoryVersion: 2 }).where(eq(transactions.id, transaction.id)).run();
+      ledger
+        .update(categorySyncJobs)
+        .set({ categoryId: newer.id, version: 2, status: "synced", syncedAt: new Date().toISOString(), pendingSince: null })
+        .where(eq(categorySyncJobs.id, job.id))
+        .run();
+    });
     await inFlight;
     // Pluggy may now hold the older choice: the job is re-opened and re-queued, and ends synced with the newer one.
-    await vi.waitUntil(async () => (await readJob(job.id)).status === "synced" && (await simCategoryOf(item.id, pluggyTransactionId)) === PLUGGY.ted, {
+    await vi.waitUntil(async () => (await readJob(job)).status === "synced" && (await simCategoryOf(item.id, pluggyTransactionId)) === PLUGGY.ted, {
       timeout: 15_000,
       interval: 200,
     });
-    expect((await readJob(job.id)).version).toBe(2);
+    expect((await readJob(job)).version).toBe(2);
   });
 });
 
@@ -212,22 +228,23 @@ describe("category.sync dead-letter handler", () => {
     const { job, pluggyTransactionId } = await setup(PLUGGY.pix, { attempts: 4, lastError: "503: Simulated failure (503)" });
     const { id, result } = await deliver(messageOf(job), { queue: SYNC_DLQ });
     expect(result.explicitAcks).toEqual([id]);
-    expect(await readJob(job.id)).toMatchObject({ status: "dead", lastError: "503: Simulated failure (503)", attempts: 4 });
+    expect(await readJob(job)).toMatchObject({ status: "dead", lastError: "503: Simulated failure (503)", attempts: 4 });
+    expect(await attentionOf(job.id)).toMatchObject({ userId: job.userId, status: "dead" });
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(0);
   });
 
   it("gives a reason when none was recorded", async () => {
     const { job } = await setup();
     await deliver(messageOf(job), { queue: SYNC_DLQ });
-    expect(await readJob(job.id)).toMatchObject({ status: "dead", lastError: "retries exhausted" });
+    expect(await readJob(job)).toMatchObject({ status: "dead", lastError: "retries exhausted" });
   });
 
   it("leaves a job alone when the dead message is for an older version or the job is done", async () => {
     const newer = await setup(PLUGGY.pix, { version: 5 });
     await deliver(messageOf(newer.job, 4), { queue: SYNC_DLQ });
-    expect((await readJob(newer.job.id)).status).toBe("pending");
+    expect((await readJob(newer.job)).status).toBe("pending");
     const synced = await setup(PLUGGY.pix, { status: "synced" });
     await deliver(messageOf(synced.job), { queue: SYNC_DLQ });
-    expect((await readJob(synced.job.id)).status).toBe("synced");
+    expect((await readJob(synced.job)).status).toBe("synced");
   });
 });

@@ -71,7 +71,7 @@ describe("category sync end to end", () => {
     expect(calls).toHaveLength(2);
     const [first, second] = calls;
     expect(Date.parse(second?.at ?? "") - Date.parse(first?.at ?? "")).toBeGreaterThanOrEqual(2900);
-    expect((await jobOf(transaction.id))?.attempts).toBe(2);
+    expect((await jobOf(transaction))?.attempts).toBe(2);
   });
 
   it("with an injected 400: failed with Pluggy's reason, no retries", async () => {
@@ -89,7 +89,7 @@ describe("category sync end to end", () => {
     const state = await categorySync(headers, transaction.id);
     // The user sees our code and sentence; Pluggy's text stays on the admin side.
     expect(state).toMatchObject({ reason_code: "rejected_by_pluggy", reason: "Pluggy did not accept this category for the transaction" });
-    expect((await jobOf(transaction.id))?.lastError).toBe("400 INVALID_CATEGORY_FOR_TRANSACTION: Category cannot be applied to this transaction");
+    expect((await jobOf(transaction))?.lastError).toBe("400 INVALID_CATEGORY_FOR_TRANSACTION: Category cannot be applied to this transaction");
     expect(state.attempts).toBe(1);
     await categorySyncQueueSettled(); // any retry of the message would have been delivered by now
     expect(await pluggyPatches(pluggyTransactionId)).toHaveLength(1);
@@ -104,12 +104,12 @@ describe("category sync end to end", () => {
     await vi.waitUntil(async () => (await categorySync(headers, transaction.id)).status === "dead", { timeout: 25_000, interval: 200 });
     const dead = await categorySync(headers, transaction.id);
     expect(dead).toMatchObject({ reason_code: "pluggy_unavailable", reason: "Pluggy could not be reached after repeated attempts" });
-    expect((await jobOf(transaction.id))?.lastError).toBe("503: Pluggy is down");
+    expect((await jobOf(transaction))?.lastError).toBe("503: Pluggy is down");
     // vitest.config.ts: max_retries 3 → 4 deliveries.
     expect(dead.attempts).toBe(4);
 
     await sim.clearFault(faultId);
-    const job = await jobOf(transaction.id);
+    const job = await jobOf(transaction);
     const adminHeaders = await admin();
     const listed = await body(await call("/api/admin/category-syncs/?status=dead&limit=200", { headers: adminHeaders }));
     expect(listed.data.find((row: { id: string }) => row.id === job?.id)).toMatchObject({
@@ -143,7 +143,7 @@ describe("category sync end to end", () => {
     expect(calls.length).toBeLessThanOrEqual(2);
     expect(calls.at(-1)?.body).toEqual({ categoryId: PLUGGY.restaurants });
     expect(await simCategoryOf(item.id, pluggyTransactionId)).toBe(PLUGGY.restaurants);
-    expect((await jobOf(transaction.id))?.version).toBe(10);
+    expect((await jobOf(transaction))?.version).toBe(10);
     console.log(`10 rapid changes → ${calls.length} Pluggy PATCH call(s)`);
   });
 

@@ -3,9 +3,14 @@ import { and, eq } from "drizzle-orm";
 import { metricCounters, webhookEvents } from "../../src/db/schema.ts";
 import { counterSeries, dayBucket, hourBucket, incrementCounter, sumCounters, windowRange } from "../../src/platform/metrics.ts";
 import { adminMetrics, successRate } from "../../src/category-sync/metrics.service.ts";
+import { ledgerCounters } from "../../src/ledger/ledger.schema.ts";
+import { ROLLUP_INTERVAL_MS } from "../../src/ledger/user-ledger.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
-import { db } from "./support.ts";
+import { makeCategory } from "../helpers/factories.ts";
+import { inLedger, ledgerOf } from "../helpers/ledger.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { PLUGGY, db, localTransaction, mappedCategory, rollUpNow, runLedgerAlarm } from "./support.ts";
 
 /*
  * Hourly counters and the metrics answer built from them. Counter names are unique per test (or the
@@ -194,5 +199,81 @@ describe("GET /api/admin/metrics/", () => {
     const res = await call(`/api/admin/metrics/?window=${window}`, { headers });
     expect(res.status).toBe(400);
     expect((await body(res)).error.details[0].field).toBe("window");
+  });
+});
+
+describe("category-sync counters: counted in each ledger, rolled up into the catalog", () => {
+  const admin = () => authHeaders(uniqueUser("admin"), { admin: true });
+  const metrics = async (headers: Record<string, string>) => (await body(await call("/api/admin/metrics/?window=24h", { headers }))).data;
+  const ledgerCountsOf = (userId: string) => inLedger(userId, (ledger) => ledger.select().from(ledgerCounters).all());
+  const alarmOf = (userId: string) => runInDurableObject(ledgerOf(userId), (_instance, state) => state.storage.getAlarm());
+
+  it("a change is counted in its ledger, which arms its alarm; the roll-up brings it to GET /api/admin/metrics/", async () => {
+    const headers = await admin();
+    const userId = uniqueUser();
+    const transaction = await localTransaction(userId, { pluggyId: null });
+    const before = await metrics(headers);
+    const at = Date.now();
+    const res = await call(`/api/banking/transactions/${transaction.id}/`, { method: "PATCH", headers: await authHeaders(userId), json: { category: (await makeCategory()).id } });
+    expect((await body(res)).data.category_sync.status).toBe("skipped");
+    // Counted in the ledger, not (yet) in the catalog: no D1 write per change.
+    expect((await ledgerCountsOf(userId)).map((row) => [row.name, row.count])).toEqual([["category_sync.skipped", 1]]);
+    expect((await metrics(headers)).category_sync.skipped).toBe(before.category_sync.skipped);
+    // The alarm that rolls it up is armed for within a minute.
+    const alarm = await alarmOf(userId);
+    expect(alarm).not.toBeNull();
+    expect(alarm ?? Infinity).toBeLessThanOrEqual(Date.now() + ROLLUP_INTERVAL_MS);
+    expect(alarm ?? 0).toBeGreaterThanOrEqual(at + ROLLUP_INTERVAL_MS);
+
+    await rollUpNow(userId);
+    expect(await ledgerCountsOf(userId)).toEqual([]);
+    const after = await metrics(headers);
+    expect(after.category_sync.skipped - before.category_sync.skipped).toBe(1);
+    expect(after.series.find((point: { bucket: string }) => point.bucket === hourBucket(new Date(at)))?.category_sync.skipped).toBeGreaterThanOrEqual(1);
+    // Nothing left to roll up, nothing pending: no alarm.
+    expect(await alarmOf(userId)).toBeNull();
+  });
+
+  it("writes a ledger's counters into the catalog at most once a minute", async () => {
+    const headers = await admin();
+    const userId = uniqueUser();
+    const category = await makeCategory();
+    const transaction = await localTransaction(userId, { pluggyId: null });
+    const patch = async () => call(`/api/banking/transactions/${transaction.id}/`, { method: "PATCH", headers: await authHeaders(userId), json: { category: category.id } });
+    await patch();
+    await rollUpNow(userId);
+    const before = await metrics(headers);
+
+    // Counted right after a roll-up: the alarm runs (say, for a due job) but the minute has not passed.
+    await patch();
+    const alarm = await alarmOf(userId);
+    expect(alarm ?? 0).toBeGreaterThan(Date.now() + ROLLUP_INTERVAL_MS / 2);
+    expect(await runLedgerAlarm(userId)).toBe(true);
+    expect((await ledgerCountsOf(userId)).map((row) => row.count)).toEqual([1]);
+    expect((await metrics(headers)).category_sync.skipped).toBe(before.category_sync.skipped);
+    // Still armed for the roll-up it owes.
+    expect(await alarmOf(userId)).toBe(alarm);
+
+    await rollUpNow(userId);
+    expect(await ledgerCountsOf(userId)).toEqual([]);
+    expect((await metrics(headers)).category_sync.skipped - before.category_sync.skipped).toBe(1);
+  });
+
+  it("pending counts the jobs pending in every ledger as of its last roll-up, and an erased ledger's leave it", async () => {
+    const headers = await admin();
+    const userId = uniqueUser();
+    const transaction = await localTransaction(userId);
+    const category = await mappedCategory(PLUGGY.pix);
+    const before = (await metrics(headers)).category_sync.pending;
+    const now = new Date();
+    // Straight to the ledger (no message sent), due in an hour: the job stays pending throughout.
+    const change = await ledgerOf(userId).changeCategory({ userId, transactionId: transaction.id, categoryId: category.id, pluggyCategoryId: PLUGGY.pix, skipReason: null, now, dueAt: new Date(now.getTime() + 60 * 60_000) });
+    expect(change.outcome).toBe("queued");
+    expect((await metrics(headers)).category_sync.pending).toBe(before);
+    await rollUpNow(userId);
+    expect((await metrics(headers)).category_sync.pending).toBe(before + 1);
+
+    await ledgerOf(userId).eraseAll();
+    expect((await metrics(headers)).category_sync.pending).toBe(before);
   });
 });

@@ -41,13 +41,13 @@ describe("PATCH /api/banking/transactions/{id}/ validation", () => {
   it.each(cases)("400 validation_error naming the field for $name", async ({ payload, field }) => {
     const userId = uniqueUser();
     const transaction = await localTransaction(userId);
-    const before = await readTransaction(transaction.id);
+    const before = await readTransaction(transaction);
     await expectFieldError(await patch(userId, transaction.id, payload), field);
     // Nothing was saved.
-    const after = await readTransaction(transaction.id);
+    const after = await readTransaction(transaction);
     expect(after.categoryVersion).toBe(before.categoryVersion);
     expect(after.categoryId).toBe(before.categoryId);
-    expect(await jobOf(transaction.id)).toBeUndefined();
+    expect(await jobOf(transaction)).toBeUndefined();
   });
 
   it("names each extra field", async () => {
@@ -109,7 +109,7 @@ describe("PATCH /api/banking/transactions/{id}/ validation", () => {
     const [a, b] = [await body(theirs), await body(missing)];
     expect(a.error.code).toBe("not_found");
     expect(a.error.message).toBe(b.error.message);
-    expect((await readTransaction(transaction.id)).categoryId).toBeNull();
+    expect((await readTransaction(transaction)).categoryId).toBeNull();
   });
 
   it("works with and without the trailing slash", async () => {
@@ -138,10 +138,10 @@ describe("PATCH /api/banking/transactions/{id}/ outcome", () => {
     expect(data.category_sync).toMatchObject({ status: "pending", reason: null, attempts: 0 });
     expect(typeof data.category_sync.updated_at).toBe("string");
 
-    const saved = await readTransaction(transaction.id);
+    const saved = await readTransaction(transaction);
     expect(saved).toMatchObject({ categoryId: category.id, categorySetByUser: true, categoryVersion: 1, categorySyncSkipReason: null, categorySyncSkippedAt: null });
     expect(saved.updatedAt >= transaction.updatedAt).toBe(true);
-    const job = await jobOf(transaction.id);
+    const job = await jobOf(transaction);
     expect(job).toMatchObject({ version: 1, categoryId: category.id, pluggyTransactionId: transaction.pluggyId, pluggyCategoryId: PLUGGY.groceries, attempts: 0, lastError: null });
     expect(Date.parse(job?.dueAt ?? "")).toBeGreaterThan(Date.now() + 60_000);
   });
@@ -152,12 +152,12 @@ describe("PATCH /api/banking/transactions/{id}/ outcome", () => {
     const first = await mappedCategory(PLUGGY.pix);
     const second = await mappedCategory(PLUGGY.ted);
     await patch(userId, transaction.id, { category: first.id });
-    const jobId = (await jobOf(transaction.id))?.id;
+    const jobId = (await jobOf(transaction))?.id;
     const res = await patch(userId, transaction.id, { category: second.id });
     expect((await body(res)).data.category_sync.status).toBe("pending");
-    const job = await jobOf(transaction.id);
+    const job = await jobOf(transaction);
     expect(job).toMatchObject({ id: jobId, version: 2, categoryId: second.id, pluggyCategoryId: PLUGGY.ted });
-    expect((await readTransaction(transaction.id)).categoryVersion).toBe(2);
+    expect((await readTransaction(transaction)).categoryVersion).toBe(2);
   });
 
   describe.each([
@@ -185,10 +185,10 @@ describe("PATCH /api/banking/transactions/{id}/ outcome", () => {
       const { data } = await body(res);
       expect(data.category_sync).toMatchObject({ status: "skipped", reason, attempts: 0 });
       expect(data.category === null ? null : data.category.id).toBe(category);
-      const saved = await readTransaction(transaction.id);
+      const saved = await readTransaction(transaction);
       expect(saved).toMatchObject({ categoryId: category, categorySetByUser: true, categoryVersion: 1, categorySyncSkipReason: reason });
       expect(saved.categorySyncSkippedAt).not.toBeNull();
-      expect(await jobOf(transaction.id)).toBeUndefined();
+      expect(await jobOf(transaction)).toBeUndefined();
     });
   });
 
@@ -197,16 +197,16 @@ describe("PATCH /api/banking/transactions/{id}/ outcome", () => {
     const transaction = await localTransaction(userId);
     const mapped = await mappedCategory(PLUGGY.pix);
     await patch(userId, transaction.id, { category: mapped.id });
-    expect(await jobOf(transaction.id)).toBeDefined();
+    expect(await jobOf(transaction)).toBeDefined();
     const res = await patch(userId, transaction.id, { category: null });
     expect((await body(res)).data.category_sync).toMatchObject({ status: "skipped", reason: "category cleared" });
-    expect(await jobOf(transaction.id)).toBeUndefined();
+    expect(await jobOf(transaction)).toBeUndefined();
     // And a later mapped change queues again, clearing the skip.
     const again = await patch(userId, transaction.id, { category: mapped.id });
     expect((await body(again)).data.category_sync.status).toBe("pending");
-    const saved = await readTransaction(transaction.id);
+    const saved = await readTransaction(transaction);
     expect(saved).toMatchObject({ categoryVersion: 3, categorySyncSkipReason: null, categorySyncSkippedAt: null });
-    expect((await jobOf(transaction.id))?.version).toBe(3);
+    expect((await jobOf(transaction))?.version).toBe(3);
   });
 
   it("GET shows the same category_sync afterwards", async () => {

@@ -1,19 +1,23 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { vi } from "vitest";
 import worker from "../../src/index.ts";
 import { createDb } from "../../src/db/client.ts";
-import { categorySyncJobs, transactions, type CategorySyncJobRow } from "../../src/db/schema.ts";
+import { applyAttention } from "../../src/catalog/attention.repo.ts";
+import { attention } from "../../src/catalog/attention.schema.ts";
+import { categorySyncJobs, ledgerMeta, transactions, type CategorySyncJobRow } from "../../src/ledger/ledger.schema.ts";
 import type { CategorySyncMessage } from "../../src/queues/messages.ts";
 import { makeAccount, makeCategory, makeItem, makeTransaction } from "../helpers/factories.ts";
+import { inLedger, ledgerOf } from "../helpers/ledger.ts";
 import { sentinelDelaySeconds } from "../helpers/queues.ts";
 import { sim } from "../helpers/simulator.ts";
 
 /*
- * Fixtures for the category-sync tests: a local transaction that really exists at the simulator, mapped
- * categories, jobs written straight into the outbox, and one-message batches run through the Worker's
- * real `queue` handler.
+ * Fixtures for the category-sync tests: a local transaction (in its user's ledger) that really exists at
+ * the simulator, mapped categories, jobs written straight into the ledger's outbox (and, for failed and
+ * dead ones, into the catalog's attention index, as the product would), and one-message batches run
+ * through the Worker's real `queue` handler.
  */
 
 export const db = () => createDb(env.DB);
@@ -44,54 +48,96 @@ export async function localTransaction(userId: string, overrides: Parameters<typ
 
 export const mappedCategory = (pluggyCategoryId: string, overrides: Parameters<typeof makeCategory>[0] = {}) => makeCategory({ ...overrides, pluggyCategoryId });
 
-/** Writes an outbox job (and aligns the transaction's version), bypassing the PATCH so no message is sent. */
+type Owned = { id: string; userId: string };
+export type SyncJob = CategorySyncJobRow & { userId: string };
+
+/**
+ * Writes an outbox job into the transaction's ledger (and aligns the transaction's version), bypassing
+ * the PATCH so no message is sent. A failed or dead job is also put in the attention index.
+ */
 export async function makeSyncJob(
   transaction: { id: string; userId: string; pluggyId: string | null },
   categoryId: string,
   overrides: Partial<typeof categorySyncJobs.$inferInsert> = {},
-): Promise<CategorySyncJobRow> {
+): Promise<SyncJob> {
   const at = new Date().toISOString();
+  const status = overrides.status ?? "pending";
   const row: typeof categorySyncJobs.$inferInsert = {
     id: crypto.randomUUID(),
     transactionId: transaction.id,
-    userId: transaction.userId,
     pluggyTransactionId: transaction.pluggyId ?? "missing",
     categoryId,
     version: 1,
-    status: "pending",
+    status,
     attempts: 0,
     dueAt: new Date(Date.now() + 3 * 60_000).toISOString(),
+    pendingSince: status === "pending" ? at : null,
+    attentionStatus: status === "failed" || status === "dead" ? status : null,
     createdAt: at,
     updatedAt: at,
     ...overrides,
   };
-  await db().insert(categorySyncJobs).values(row);
-  await db().update(transactions).set({ categoryId, categorySetByUser: true, categoryVersion: row.version }).where(eq(transactions.id, transaction.id));
-  return row as CategorySyncJobRow;
+  await inLedger(transaction.userId, (ledger) => {
+    ledger.insert(ledgerMeta).values({ key: "user_id", value: transaction.userId }).onConflictDoNothing().run();
+    ledger.insert(categorySyncJobs).values(row).run();
+    ledger.update(transactions).set({ categoryId, categorySetByUser: true, categoryVersion: row.version }).where(eq(transactions.id, transaction.id)).run();
+  });
+  if (row.attentionStatus) {
+    await applyAttention(db(), [{ kind: "category_sync", id: row.id as string, userId: transaction.userId, status: row.attentionStatus, since: row.updatedAt as string }]);
+  }
+  return { ...(row as CategorySyncJobRow), userId: transaction.userId };
 }
 
-export async function readJob(id: string): Promise<CategorySyncJobRow> {
-  const row = await db().query.categorySyncJobs.findFirst({ where: eq(categorySyncJobs.id, id) });
-  if (!row) throw new Error(`job ${id} not found`);
+export async function readJob(job: Owned): Promise<CategorySyncJobRow> {
+  const row = await inLedger(job.userId, (ledger) => ledger.select().from(categorySyncJobs).where(eq(categorySyncJobs.id, job.id)).get());
+  if (!row) throw new Error(`job ${job.id} not found`);
   return row;
 }
 
-export async function jobOf(transactionId: string): Promise<CategorySyncJobRow | undefined> {
-  return db().query.categorySyncJobs.findFirst({ where: eq(categorySyncJobs.transactionId, transactionId) });
+export async function jobOf(transaction: Owned): Promise<CategorySyncJobRow | undefined> {
+  return inLedger(transaction.userId, (ledger) => ledger.select().from(categorySyncJobs).where(eq(categorySyncJobs.transactionId, transaction.id)).get());
 }
 
-export async function readTransaction(id: string) {
-  const row = await db().query.transactions.findFirst({ where: eq(transactions.id, id) });
-  if (!row) throw new Error(`transaction ${id} not found`);
+export async function readTransaction(transaction: Owned) {
+  const row = await inLedger(transaction.userId, (ledger) => ledger.select().from(transactions).where(eq(transactions.id, transaction.id)).get());
+  if (!row) throw new Error(`transaction ${transaction.id} not found`);
   return row;
 }
 
-export const messageOf = (job: { id: string; transactionId: string; version: number }, version = job.version): CategorySyncMessage => ({
+/** The job's entry in the catalog's attention index, if any. */
+export async function attentionOf(jobId: string) {
+  const [row] = await db().select().from(attention).where(and(eq(attention.kind, "category_sync"), eq(attention.id, jobId)));
+  return row;
+}
+
+export const messageOf = (job: { id: string; transactionId: string; version: number; userId: string }, version = job.version): CategorySyncMessage => ({
   kind: "category.sync",
   jobId: job.id,
   transactionId: job.transactionId,
   version,
+  userId: job.userId,
 });
+
+/** Arms the ledger's alarm an hour ahead (jobs written straight into a ledger arm none), for runLedgerAlarm to run. */
+export const armLedgerAlarm = (userId: string) => runInDurableObject(ledgerOf(userId), (_instance, state) => state.storage.setAlarm(Date.now() + 60 * 60_000));
+
+/** Runs the user's ledger alarm now (the cron sweeper's successor); false when none was armed. */
+export const runLedgerAlarm = (userId: string) => runDurableObjectAlarm(ledgerOf(userId));
+
+/**
+ * Makes the ledger's counter roll-up due now (as if its minute had passed) and runs its alarm, so the
+ * catalog's metric_counters hold what the ledger counted.
+ */
+export async function rollUpNow(userId: string): Promise<void> {
+  await inLedger(userId, (ledger) =>
+    ledger
+      .insert(ledgerMeta)
+      .values({ key: "rollup_due_at", value: String(Date.now() - 1) })
+      .onConflictDoUpdate({ target: ledgerMeta.key, set: { value: String(Date.now() - 1) } })
+      .run(),
+  );
+  await runLedgerAlarm(userId);
+}
 
 /**
  * Runs one message through the Worker's `queue` handler on `queue` and returns the broker's view, plus
@@ -133,5 +179,5 @@ export async function categorySyncQueueSettled(): Promise<void> {
   const { transaction } = await pluggyBackedTransaction(userId);
   const job = await makeSyncJob(transaction, (await mappedCategory(PLUGGY.food)).id);
   await env.CATEGORY_SYNC_QUEUE.send(messageOf(job), { delaySeconds: sentinelDelaySeconds() });
-  await vi.waitUntil(async () => (await readJob(job.id)).status === "synced", { timeout: 20_000, interval: 100 });
+  await vi.waitUntil(async () => (await readJob(job)).status === "synced", { timeout: 20_000, interval: 100 });
 }

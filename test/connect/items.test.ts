@@ -1,20 +1,29 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { itemDirectory } from "../../src/catalog/directory.schema.ts";
 import { createDb } from "../../src/db/client.ts";
-import { accounts, categorySyncJobs, items, transactions } from "../../src/db/schema.ts";
+import { accounts, categorySyncJobs, items, transactions } from "../../src/ledger/ledger.schema.ts";
 import { authHeaders, tokenFor, uniqueUser } from "../helpers/auth.ts";
 import { makeAccount, makeItem, makeTransaction } from "../helpers/factories.ts";
 import { body, call } from "../helpers/http.ts";
+import { inLedger } from "../helpers/ledger.ts";
 import { eventsQueueSettled } from "../helpers/queues.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
 
 /*
  * Registering, refreshing and deleting bank connections: ownership decided by Pluggy's
- * clientUserId, Pluggy's refusals and failures in the contract's envelope, local data kept consistent.
+ * clientUserId, Pluggy's refusals and failures in the contract's envelope, local data kept consistent:
+ * the item in its owner's ledger, its owner in the catalog's item directory.
  */
 
 const db = () => createDb(env.DB);
+
+/** Who the catalog's item directory says owns the item (empty when it does not know it). */
+const directoryEntry = (itemId: string) => db().select({ itemId: itemDirectory.itemId, userId: itemDirectory.userId }).from(itemDirectory).where(eq(itemDirectory.itemId, itemId)).all();
+
+/** The item's row in `user`'s ledger, or null. */
+const ledgerItem = (user: string, itemId: string) => inLedger(user, (ledger) => ledger.select().from(items).where(eq(items.id, itemId)).get() ?? null);
 
 async function register(user: string, itemId: string): Promise<Response> {
   return call("/api/banking/items/", { method: "POST", headers: await authHeaders(user), json: { item_id: itemId } });
@@ -84,6 +93,9 @@ describe("POST /api/banking/items/ (register)", () => {
     });
     const listed = await body(await call("/api/banking/items/", { headers: await authHeaders(user) }));
     expect(listed.data.map((item: { id: string }) => item.id)).toEqual([created.item.id]);
+    // The catalog's item directory names the caller as the owner; the item lives in the caller's ledger.
+    expect(await directoryEntry(created.item.id)).toEqual([{ itemId: created.item.id, userId: user }]);
+    expect(await ledgerItem(user, created.item.id)).toMatchObject({ id: created.item.id, connectorId: 212, status: "UPDATED" });
 
     const synced = await eventually(
       async () => (await body(await call(`/api/banking/transactions/?item_id=${created.item.id}`, { headers: await authHeaders(user) }))).data as unknown[],
@@ -114,12 +126,12 @@ describe("POST /api/banking/items/ (register)", () => {
   ])("answers 404 not_found for an item %s, and stores nothing", async (_name, makeId) => {
     const user = uniqueUser();
     const itemId = await makeId(user);
-    const before = await db().select().from(items).where(eq(items.id, itemId)).get();
+    const before = await directoryEntry(itemId);
     const res = await register(user, itemId);
     expect(res.status).toBe(404);
     expect((await body(res)).error).toMatchObject({ code: "not_found", message: "item not found" });
-    const after = await db().select().from(items).where(eq(items.id, itemId)).get();
-    expect(after).toEqual(before);
+    expect(await directoryEntry(itemId)).toEqual(before);
+    expect(await ledgerItem(user, itemId)).toBeNull();
     expect((await body(await call("/api/banking/items/", { headers: await authHeaders(user) }))).data).toEqual([]);
   });
 
@@ -149,7 +161,8 @@ describe("POST /api/banking/items/ (register)", () => {
     expect(error.code).toBe(code);
     expect(error.message).not.toContain("stack trace");
     expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" })).toHaveLength(2);
-    expect(await db().select().from(items).where(eq(items.id, item.id)).get()).toBeUndefined();
+    expect(await directoryEntry(item.id)).toEqual([]);
+    expect(await ledgerItem(user, item.id)).toBeNull();
   });
 
   it("answers a Pluggy that does not answer with 503 upstream_unavailable within the interactive budget (≈8 s), storing nothing", async () => {
@@ -163,7 +176,8 @@ describe("POST /api/banking/items/ (register)", () => {
     // when the app has answered — not the background profile's 3 × 15 s. (The bench measures time.)
     const reads = await sim.requests({ path: exactPath(`/items/${item.id}`), method: "GET" });
     expect(reads.map((read) => read.status)).toEqual([null, null]);
-    expect(await db().select().from(items).where(eq(items.id, item.id)).get()).toBeUndefined();
+    expect(await directoryEntry(item.id)).toEqual([]);
+    expect(await ledgerItem(user, item.id)).toBeNull();
   });
 
   it("answers 201 to exactly one of concurrent registrations of one item, 200 to the rest, and queues one first sync", async () => {
@@ -200,8 +214,8 @@ describe("POST /api/banking/items/{id}/refresh/", () => {
     expect(res.status).toBe(202);
     expect((await body(res)).data).toMatchObject({ id: item.id, status: "UPDATING", execution_status: "CREATED", error: null });
     expect(await sim.requests({ path: exactPath(`/items/${item.id}`), method: "PATCH" })).toHaveLength(1);
-    const stored = await db().select().from(items).where(eq(items.id, item.id)).get();
-    expect(stored).toMatchObject({ userId: user, status: "UPDATING", executionStatus: "CREATED" });
+    expect(await ledgerItem(user, item.id)).toMatchObject({ id: item.id, status: "UPDATING", executionStatus: "CREATED" });
+    expect(await directoryEntry(item.id)).toEqual([{ itemId: item.id, userId: user }]);
     expect((await call(`/api/banking/items/${item.id}/refresh`, { method: "POST", headers: await authHeaders(user) })).status).toBe(409);
   });
 
@@ -282,38 +296,44 @@ describe("DELETE /api/banking/items/{id}/", () => {
     const account = await makeAccount(user, created.item.id);
     const transaction = await makeTransaction(user, account);
     const now = new Date().toISOString();
-    await db().insert(categorySyncJobs).values({
-      id: crypto.randomUUID(),
-      transactionId: transaction.id,
-      userId: user,
-      pluggyTransactionId: transaction.pluggyId ?? "",
-      categoryId: crypto.randomUUID(),
-      version: 1,
-      status: "pending",
-      dueAt: now,
-      createdAt: now,
-      updatedAt: now,
-    });
-    return { itemId: created.item.id, account, transaction };
+    await inLedger(user, (ledger) =>
+      ledger
+        .insert(categorySyncJobs)
+        .values({
+          id: crypto.randomUUID(),
+          transactionId: transaction.id,
+          pluggyTransactionId: transaction.pluggyId ?? "",
+          categoryId: crypto.randomUUID(),
+          version: 1,
+          status: "pending",
+          dueAt: now,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run(),
+    );
+    return { user, itemId: created.item.id, account, transaction };
   }
 
-  async function localCounts(itemId: string, transactionId: string) {
-    return {
-      items: (await db().select().from(items).where(eq(items.id, itemId)).all()).length,
-      accounts: (await db().select().from(accounts).where(eq(accounts.itemId, itemId)).all()).length,
-      transactions: (await db().select().from(transactions).where(eq(transactions.itemId, itemId)).all()).length,
-      jobs: (await db().select().from(categorySyncJobs).where(eq(categorySyncJobs.transactionId, transactionId)).all()).length,
-    };
+  /** What `user`'s ledger and the catalog's directory hold of the item. */
+  async function localCounts(user: string, itemId: string, transactionId: string) {
+    const held = await inLedger(user, (ledger) => ({
+      items: ledger.select().from(items).where(eq(items.id, itemId)).all().length,
+      accounts: ledger.select().from(accounts).where(eq(accounts.itemId, itemId)).all().length,
+      transactions: ledger.select().from(transactions).where(eq(transactions.itemId, itemId)).all().length,
+      jobs: ledger.select().from(categorySyncJobs).where(eq(categorySyncJobs.transactionId, transactionId)).all().length,
+    }));
+    return { ...held, directory: (await directoryEntry(itemId)).length };
   }
 
   it("deletes at Pluggy, then locally the item, its accounts, transactions and category-sync jobs: 204", async () => {
     const user = uniqueUser();
     const { itemId, transaction } = await itemWithData(user);
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1 });
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1, directory: 1 });
     const res = await remove(user, itemId);
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0 });
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
     await expect(sim.getItemState(itemId)).rejects.toThrow(/404/);
     expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toHaveLength(1);
     const again = await remove(user, itemId);
@@ -326,7 +346,7 @@ describe("DELETE /api/banking/items/{id}/", () => {
     const { itemId, transaction } = await itemWithData(user);
     await sim.deleteItem(itemId);
     expect((await remove(user, itemId)).status).toBe(204);
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0 });
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
   });
 
   it.each([
@@ -340,24 +360,41 @@ describe("DELETE /api/banking/items/{id}/", () => {
     const res = await remove(user, itemId);
     expect(res.status).toBe(status);
     expect((await body(res)).error.code).toBe(code);
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1 });
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1, directory: 1 });
     expect((await sim.getItemState(itemId)).item.id).toBe(itemId);
     expect((await remove(user, itemId)).status).toBe(204);
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0 });
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
   });
 
   it("answers 404 for another user's item, and the owner's item, accounts, transactions and jobs are all still there", async () => {
     const owner = uniqueUser("owner");
     const { itemId, transaction } = await itemWithData(owner);
-    const res = await remove(uniqueUser(), itemId);
+    const stranger = uniqueUser();
+    const res = await remove(stranger, itemId);
     expect(res.status).toBe(404);
     expect((await body(res)).error.code).toBe("not_found");
     expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toEqual([]);
-    expect((await db().select({ id: items.id, userId: items.userId }).from(items).where(eq(items.id, itemId)).all())).toEqual([{ id: itemId, userId: owner }]);
-    expect(await localCounts(itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1 });
+    // Exactly one owner on record, the owner, and exactly one item in the owner's ledger: this one.
+    expect(await directoryEntry(itemId)).toEqual([{ itemId, userId: owner }]);
+    expect(await inLedger(owner, (ledger) => ledger.select({ id: items.id }).from(items).all())).toEqual([{ id: itemId }]);
+    expect(await localCounts(owner, itemId, transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1, directory: 1 });
+    expect(await ledgerItem(stranger, itemId)).toBeNull();
     expect((await sim.getItemState(itemId)).item.id).toBe(itemId);
     const listed = await body(await call("/api/banking/items/", { headers: await authHeaders(owner) }));
     expect(listed.data.map((item: { id: string }) => item.id)).toEqual([itemId]);
+  });
+
+  it("finishes a deletion that stopped halfway: the ledger's data gone, the directory still naming the caller → 204, directory entry removed", async () => {
+    const user = uniqueUser();
+    const { itemId, transaction } = await itemWithData(user);
+    await inLedger(user, (_db, ledger) => ledger.deleteItemData(itemId));
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 1 });
+    expect((await remove(user, itemId)).status).toBe(204);
+    expect(await localCounts(user, itemId, transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
+    expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toHaveLength(1);
+    // A stranger gets no such second chance: the directory names someone else.
+    const other = await itemWithData(uniqueUser("owner"));
+    expect((await remove(uniqueUser(), other.itemId)).status).toBe(404);
   });
 
   it("answers 404 for an unknown item, deleting nothing anywhere", async () => {
@@ -366,7 +403,7 @@ describe("DELETE /api/banking/items/{id}/", () => {
     expect(res.status).toBe(404);
     expect((await body(res)).error.code).toBe("not_found");
     expect(await sim.requests({ path: exactPath(`/items/${itemId}`), method: "DELETE" })).toEqual([]);
-    expect(await db().select().from(items).where(eq(items.id, itemId)).all()).toEqual([]);
+    expect(await directoryEntry(itemId)).toEqual([]);
   });
 
   it("leaves the caller's other items alone", async () => {
@@ -374,6 +411,7 @@ describe("DELETE /api/banking/items/{id}/", () => {
     const first = await itemWithData(user);
     const second = await itemWithData(user);
     expect((await remove(user, first.itemId)).status).toBe(204);
-    expect(await localCounts(second.itemId, second.transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1 });
+    expect(await localCounts(user, first.itemId, first.transaction.id)).toEqual({ items: 0, accounts: 0, transactions: 0, jobs: 0, directory: 0 });
+    expect(await localCounts(user, second.itemId, second.transaction.id)).toEqual({ items: 1, accounts: 1, transactions: 1, jobs: 1, directory: 1 });
   });
 });

@@ -1,12 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { windowRange } from "../../src/platform/metrics.ts";
-import { syncItem } from "../../src/sync/item-sync.service.ts";
 import { webhookMetrics } from "../../src/webhooks/webhook-metrics.ts";
 import { authHeaders, uniqueUser } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
 import { sim } from "../helpers/simulator.ts";
 import { eventRow, postWebhook } from "../webhooks/support.ts";
-import { archivedKeys, db, erasureRequest, existsAtPluggy, footprint, NOTHING, populatedUser, syncDeps } from "./support.ts";
+import { archivedKeys, db, erasureRequest, existsAtPluggy, footprint, ledgerFootprint, NOTHING, populatedUser, storeItem } from "./support.ts";
 
 /*
  * The erasure API end to end: request in, 202 out, the real queue consumer erases, and afterwards every
@@ -58,11 +57,20 @@ describe("DELETE /api/banking/me/", () => {
     const userId = uniqueUser("erase-me");
     const otherId = uniqueUser("keep");
     const mine = await populatedUser(userId);
-    await populatedUser(otherId, 1);
-    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, category_sync_jobs: 1, webhook_events: 7, r2_objects: 7 });
-    expect((await listsOf(userId)).every((n) => n > 0)).toBe(true);
+    const theirItems = (await populatedUser(otherId, 1)).itemIds;
+    expect(await footprint(userId, mine.itemIds)).toEqual({
+      item_directory: 2,
+      attention: 1,
+      webhook_events: 7,
+      r2_objects: 7,
+      "ledger.items": 2,
+      "ledger.accounts": 4,
+      "ledger.transactions": 24,
+      "ledger.category_sync_jobs": 2,
+      "ledger.ledger_meta": 1,
+    });
+    const theirFootprint = await footprint(otherId, theirItems);
     const theirs = await listsOf(otherId);
-
     const response = await call("/api/banking/me", { method: "DELETE", headers: await authHeaders(userId) });
     expect(response.status).toBe(202);
     expect(await body(response)).toEqual({ data: { status: "queued" } });
@@ -71,6 +79,8 @@ describe("DELETE /api/banking/me/", () => {
     expect(await listsOf(userId)).toEqual([0, 0, 0]);
     expect(await listsOf(otherId)).toEqual(theirs);
     expect(await footprint(userId, mine.itemIds)).toEqual(NOTHING);
+    expect(await ledgerFootprint(userId)).toEqual({});
+    expect(await footprint(otherId, theirItems)).toEqual(theirFootprint);
     const keys = await archivedKeys();
     expect(mine.keys.filter((key) => keys.has(key))).toEqual([]);
     for (const itemId of mine.itemIds) expect(await existsAtPluggy(itemId)).toBe(false);
@@ -112,7 +122,7 @@ describe("webhook metrics and erasure", () => {
   it("metrics count what happened: erasing the user deletes their webhook rows but not a single count", async () => {
     const userId = uniqueUser("erase-metrics");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
-    expect((await syncItem(syncDeps(), item.id)).outcome).toBe("synced");
+    await storeItem(userId, item.id);
     // Through the real intake: two accepted events about the item, a duplicate, and a signed but invalid one naming it.
     const events = [
       { event: "item/updated", eventId: crypto.randomUUID(), itemId: item.id, clientUserId: userId },
@@ -133,7 +143,15 @@ describe("webhook metrics and erasure", () => {
       return current;
     });
     // Present first: the item's rows, the three stored deliveries (the invalid one names the item) and their bytes.
-    expect(await footprint(userId, [item.id])).toEqual({ items: 1, accounts: 1, transactions: 2, webhook_events: 3, r2_objects: 3 });
+    expect(await footprint(userId, [item.id])).toEqual({
+      item_directory: 1,
+      webhook_events: 3,
+      r2_objects: 3,
+      "ledger.items": 1,
+      "ledger.accounts": 1,
+      "ledger.transactions": 2,
+      "ledger.ledger_meta": 1,
+    });
 
     const response = await call("/api/banking/me/", { method: "DELETE", headers: await authHeaders(userId) });
     expect(response.status).toBe(202);

@@ -1,22 +1,27 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
-import { eq } from "drizzle-orm";
-import { erasureRequests, items } from "../../src/db/schema.ts";
+import { and, eq } from "drizzle-orm";
+import { applyAttention } from "../../src/catalog/attention.repo.ts";
+import { attention } from "../../src/catalog/attention.schema.ts";
+import { claimItem, itemsOfUser } from "../../src/catalog/directory.repo.ts";
+import { erasureRequests } from "../../src/db/schema.ts";
+import { forgetErasedItem } from "../../src/erasure/erasure-guard.ts";
 import { ERASURE_REPEAT_WINDOW_MS, eraseUser, requestErasure, requeueStaleErasures } from "../../src/erasure/erasure.service.ts";
+import { accounts, categorySyncJobs, transactions } from "../../src/ledger/ledger.schema.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import type { EventsQueueMessage } from "../../src/queues/messages.ts";
 import { reconcileItem } from "../../src/reconcile/reconcile.service.ts";
 import { processWebhookPayload } from "../../src/sync/event-processor.ts";
-import { syncItem } from "../../src/sync/item-sync.service.ts";
 import { uniqueUser } from "../helpers/auth.ts";
+import { inLedger, ledgerOf } from "../helpers/ledger.ts";
 import { sim } from "../helpers/simulator.ts";
-import { archivedKeys, db, erasureDeps, erasureRequest, existsAtPluggy, footprint, NOTHING, populatedUser, storeWebhook, syncDeps } from "./support.ts";
+import { archivedKeys, db, erasureDeps, erasureRequest, existsAtPluggy, footprint, ledgerFootprint, NOTHING, populatedUser, storeItem, storeWebhook, syncDeps } from "./support.ts";
 
 /*
- * eraseUser and the user.erase consumer against the simulator and this file's own D1 and R2: nothing of
- * the user survives in any table or under any R2 prefix, Pluggy no longer has their items, other users
+ * eraseUser and the user.erase consumer against the simulator and this file's own D1, R2 and ledgers:
+ * nothing of the user survives in any catalog table, in their ledger or under any R2 prefix, Pluggy no longer has their items, other users
  * are untouched, repeats are harmless, and a failure half-way is finished by the retry.
  */
 
@@ -41,19 +46,41 @@ function recordingQueue() {
 }
 
 describe("eraseUser", () => {
-  it("leaves nothing of the user in D1 (every table), R2 (both prefixes) or at Pluggy, and nothing else is touched", async () => {
+  it("leaves nothing of the user in D1 (every table), their ledger, R2 (both prefixes) or at Pluggy, and nothing else is touched", async () => {
     const userId = uniqueUser("erase");
     const otherId = uniqueUser("keep");
     const mine = await populatedUser(userId);
     const theirs = await populatedUser(otherId, 1);
     const theirFootprint = await footprint(otherId, theirs.itemIds);
-    // Seen present first: 2 items × (2 accounts, 12 transactions, 3 webhook events), the job, and the
-    // rejected delivery without an item id whose body names the user; each event's bytes in R2.
-    expect(await footprint(userId, mine.itemIds)).toEqual({ items: 2, accounts: 4, transactions: 24, category_sync_jobs: 1, webhook_events: 7, r2_objects: 7 });
+    // Seen present first: in the catalog, 2 directory entries, the failed job's attention entry and
+    // 2 items × 3 webhook events plus the rejected delivery without an item id whose body names the
+    // user, each event's bytes in R2; in the ledger, 2 items with 2 accounts and 12 transactions each,
+    // the 2 jobs and the ledger's owner record.
+    expect(await footprint(userId, mine.itemIds)).toEqual({
+      item_directory: 2,
+      attention: 1,
+      webhook_events: 7,
+      r2_objects: 7,
+      "ledger.items": 2,
+      "ledger.accounts": 4,
+      "ledger.transactions": 24,
+      "ledger.category_sync_jobs": 2,
+      "ledger.ledger_meta": 1,
+    });
     await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
 
     const result = await eraseUser(erasureDeps(), userId);
-    expect(result).toMatchObject({ pluggy: { deleted: 2, alreadyGone: 0, refused: 0 }, items: 2, accounts: 4, transactions: 24, categorySyncJobs: 1, webhookEvents: 7, webhookBodies: 7 });
+    expect(result).toMatchObject({
+      pluggy: { deleted: 2, alreadyGone: 0, refused: 0 },
+      items: 2,
+      accounts: 4,
+      transactions: 24,
+      categorySyncJobs: 2,
+      webhookEvents: 7,
+      webhookBodies: 7,
+      directoryEntries: 2,
+      attentionEntries: 1,
+    });
     expect(result.itemIds.sort()).toEqual([...mine.itemIds].sort());
 
     expect(await footprint(userId, mine.itemIds)).toEqual(NOTHING);
@@ -67,12 +94,55 @@ describe("eraseUser", () => {
     for (const itemId of theirs.itemIds) expect(await existsAtPluggy(itemId)).toBe(true);
   });
 
+  it("afterwards the user's ledger is empty and answers as a new one: lists are empty, not an error", async () => {
+    const userId = uniqueUser("erase");
+    await populatedUser(userId, 1);
+    await eraseUser(erasureDeps(), userId);
+    const ledger = ledgerOf(userId);
+    expect(await ledger.footprint()).toEqual({ items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0 });
+    expect(await ledgerFootprint(userId)).toEqual({});
+    expect(await ledger.owner()).toBeNull();
+    expect(await ledger.listItems({ limit: 10 })).toEqual({ rows: [], nextCursor: null });
+    expect(await ledger.listAccounts({ limit: 10 })).toEqual({ rows: [], nextCursor: null });
+    expect(await ledger.listTransactions({ limit: 10 })).toEqual({ rows: [], nextCursor: null, jobs: [] });
+    expect(await ledger.listItemIds()).toEqual([]);
+    expect(await runInDurableObject(ledger, (_instance, state) => state.storage.getAlarm())).toBeNull();
+  });
+
+  it("erasing one user leaves another's ledger, directory entries, attention entry and R2 objects exactly as they were", async () => {
+    const userA = uniqueUser("erase");
+    const userB = uniqueUser("keep");
+    await populatedUser(userA, 2);
+    const b = await populatedUser(userB, 1);
+    const bLedger = { "ledger.items": 1, "ledger.accounts": 2, "ledger.transactions": 12, "ledger.category_sync_jobs": 2, "ledger.ledger_meta": 1 };
+    expect(await ledgerFootprint(userB)).toEqual(bLedger);
+    await eraseUser(erasureDeps(), userA);
+    expect(await ledgerFootprint(userB)).toEqual(bLedger);
+    expect(await itemsOfUser(db, userB)).toEqual(b.itemIds);
+    const [failedJob] = b.jobIds.slice(1);
+    expect(await db.select().from(attention).where(eq(attention.userId, userB))).toEqual([expect.objectContaining({ id: failedJob, status: "failed" })]);
+    const keys = await archivedKeys();
+    expect(b.keys.filter((key) => keys.has(key))).toEqual(b.keys);
+    expect(b.keys).toHaveLength(4);
+    for (const itemId of b.itemIds) expect(await existsAtPluggy(itemId)).toBe(true);
+  });
+
   it("is harmless to repeat: a second run finds nothing and says so", async () => {
     const userId = uniqueUser("erase");
     const { itemIds } = await populatedUser(userId, 1);
     await eraseUser(erasureDeps(), userId);
     const again = await eraseUser(erasureDeps(), userId);
-    expect(again).toMatchObject({ itemIds: [], items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0, webhookEvents: 0, pluggy: { deleted: 0, alreadyGone: 0, refused: 0 } });
+    expect(again).toMatchObject({
+      itemIds: [],
+      items: 0,
+      accounts: 0,
+      transactions: 0,
+      categorySyncJobs: 0,
+      webhookEvents: 0,
+      directoryEntries: 0,
+      attentionEntries: 0,
+      pluggy: { deleted: 0, alreadyGone: 0, refused: 0 },
+    });
     expect(await footprint(userId, itemIds)).toEqual(NOTHING);
     expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
   });
@@ -145,14 +215,46 @@ describe("eraseUser", () => {
     // The user comes back and connects a bank again (a new consent).
     await new Promise((resolve) => setTimeout(resolve, 5));
     const { item: fresh } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
-    expect(await syncItem(syncDeps(), fresh.id)).toMatchObject({ outcome: "synced" });
+    await storeItem(userId, fresh.id);
 
     const sweep = await eraseUser(erasureDeps(), userId, { sweep: true, itemIds: first.itemIds });
     expect(sweep.webhookEvents).toBe(1);
     expect((await archivedKeys()).has(late.key)).toBe(false);
     expect(await existsAtPluggy(fresh.id)).toBe(true);
-    expect(await footprint(userId, [fresh.id])).toEqual({ items: 1, accounts: 1, transactions: 3 });
+    expect(await footprint(userId, [fresh.id])).toEqual({
+      item_directory: 1,
+      "ledger.items": 1,
+      "ledger.accounts": 1,
+      "ledger.transactions": 3,
+      "ledger.ledger_meta": 1,
+    });
     expect(await erasureRequest(userId)).toMatchObject({ status: "done" });
+  });
+
+  it("the sweep pass removes what a racing writer put back for an erased item: its ledger rows, its attention entry, its directory entry", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds } = await populatedUser(userId, 1);
+    const [oldItem] = itemIds;
+    if (!oldItem) throw new Error("fixture");
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
+    const first = await eraseUser(erasureDeps(), userId);
+    // A writer that read Pluggy before the erasure lands after it: the item, an account, a transaction, a failed job.
+    const at = new Date().toISOString();
+    const jobId = crypto.randomUUID();
+    await claimItem(db, { itemId: oldItem, userId, nextReconcileAt: at, now: at });
+    await ledgerOf(userId).applyItem(userId, { id: oldItem, connectorId: 0, connectorName: "Pluggy Bank", connectorImageUrl: null, status: "UPDATED", executionStatus: "SUCCESS", errorCode: null, errorMessage: null, lastUpdatedAt: at, pluggyCreatedAt: new Date(Date.now() - 3_600_000).toISOString() });
+    await inLedger(userId, (ledgerDb) => {
+      ledgerDb.insert(accounts).values({ id: "acc-back", pluggyId: `p-${jobId}`, itemId: oldItem, createdAt: at, updatedAt: at }).run();
+      ledgerDb.insert(transactions).values({ id: "tx-back", pluggyId: `t-${jobId}`, accountId: "acc-back", itemId: oldItem, date: "2026-01-01", description: "x", descriptionFolded: "x", amountMinor: 1, currencyCode: "BRL", type: "DEBIT", status: "POSTED", createdAt: at, updatedAt: at }).run();
+      ledgerDb.insert(categorySyncJobs).values({ id: jobId, transactionId: "tx-back", pluggyTransactionId: `t-${jobId}`, categoryId: "c", version: 1, status: "failed", dueAt: at, attentionStatus: "failed", createdAt: at, updatedAt: at }).run();
+    });
+    await applyAttention(db, [{ kind: "category_sync", id: jobId, userId, status: "failed", since: at }]);
+    expect(await footprint(userId, itemIds)).toMatchObject({ item_directory: 1, attention: 1, "ledger.items": 1, "ledger.accounts": 1, "ledger.transactions": 1, "ledger.category_sync_jobs": 1 });
+
+    const sweep = await eraseUser(erasureDeps(), userId, { sweep: true, itemIds: first.itemIds });
+    expect(sweep).toMatchObject({ items: 1, accounts: 1, transactions: 1, directoryEntries: 1, attentionEntries: 1 });
+    expect(await footprint(userId, itemIds)).toEqual(NOTHING);
+    expect(await db.select().from(attention).where(and(eq(attention.kind, "category_sync"), eq(attention.id, jobId)))).toEqual([]);
   });
 
   it("the consumer queues the sweep pass ten minutes out with the erased item ids", async () => {
@@ -195,36 +297,63 @@ describe("an erased user stays erased", () => {
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
   });
 
-  it("neither a status webhook nor a reconciliation in flight brings an erased user's item back", async () => {
+  it("a status webhook in flight does not bring an erased user's item back", async () => {
     const userId = uniqueUser("erase");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 4 });
-    expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "synced" });
+    await storeItem(userId, item.id);
     await new Promise((resolve) => setTimeout(resolve, 5));
-    // The request is recorded; the consumer has not run yet when these writers act.
+    // The request is recorded; the consumer has not run yet when this writer acts.
     await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
 
     expect((await processWebhookPayload(syncDeps(), { event: "item/login_succeeded", eventId: crypto.randomUUID(), itemId: item.id })).outcome).toBe("ignored");
     expect(await existsAtPluggy(item.id)).toBe(false);
     expect(await footprint(userId, [item.id])).toEqual(NOTHING);
+  });
 
-    // A reconciliation of an item from before a (renewed) request, already past its own read of D1.
+  it("a reconciliation in flight does not bring an erased user's item back", async () => {
+    const userId = uniqueUser("erase");
+    await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
+    // An item from before a (renewed) request, stored before the erasure ran.
     const { item: another } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
+    await storeItem(userId, another.id);
     await new Promise((resolve) => setTimeout(resolve, 5));
     // A repeat within 10 minutes changes nothing: the renewal comes later than that.
     await db.update(erasureRequests).set({ requestedAt: new Date(Date.now() - ERASURE_REPEAT_WINDOW_MS - 1_000).toISOString() }).where(eq(erasureRequests.userId, userId));
     await requestErasure({ catalog: db, eventsQueue: recordingQueue().queue, logger }, userId);
-    const { catalog: d, pluggy } = syncDeps();
-    await db.insert(items).values({
-      id: another.id,
-      userId,
-      status: "UPDATED",
-      pluggyCreatedAt: another.createdAt,
-      createdAt: new Date().toISOString(),
-      updatedAt: new Date().toISOString(),
-    });
-    expect(await reconcileItem({ catalog: d, pluggy, logger }, another.id)).toMatchObject({ outcome: "erased" });
+    expect(await reconcileItem(syncDeps(), another.id)).toMatchObject({ outcome: "erased" });
     expect(await existsAtPluggy(another.id)).toBe(false);
     expect(await footprint(userId, [another.id])).toEqual(NOTHING);
+  });
+
+  it("forgetErasedItem deletes the item at Pluggy, then its ledger rows, its jobs' attention entries and its directory entry, and nothing else of the user", async () => {
+    const userId = uniqueUser("erase");
+    const { itemIds, jobIds } = await populatedUser(userId, 2);
+    const failedJob = jobIds[1] ?? "";
+    // The item whose transaction carries the failed job (the one in the attention index).
+    const target = await inLedger(userId, (ledgerDb) =>
+      ledgerDb.select({ itemId: transactions.itemId }).from(categorySyncJobs).innerJoin(transactions, eq(transactions.id, categorySyncJobs.transactionId)).where(eq(categorySyncJobs.id, failedJob)).get()?.itemId,
+    );
+    const survivor = itemIds.find((id) => id !== target);
+    if (!target || !survivor) throw new Error("fixture");
+    expect(await db.select().from(attention).where(eq(attention.id, failedJob))).toHaveLength(1);
+    const before = await ledgerOf(userId).footprint();
+
+    await forgetErasedItem(syncDeps(), target, userId);
+    expect(await existsAtPluggy(target)).toBe(false);
+    expect(await ledgerOf(userId).getItem(target)).toBeNull();
+    expect(await ledgerOf(userId).listItemIds()).toEqual([survivor]);
+    expect(await itemsOfUser(db, userId)).toEqual([survivor]);
+    expect(await db.select().from(attention).where(eq(attention.id, failedJob))).toEqual([]);
+    const after = await ledgerOf(userId).footprint();
+    expect(after).toMatchObject({ items: before.items - 1, accounts: before.accounts - 2, transactions: before.transactions - 12 });
+    expect(await existsAtPluggy(survivor)).toBe(true);
+
+    // Without the owner, the directory names it; a repeat (404 at Pluggy, nothing local) is harmless.
+    await forgetErasedItem(syncDeps(), survivor);
+    await forgetErasedItem(syncDeps(), survivor);
+    expect(await existsAtPluggy(survivor)).toBe(false);
+    expect(await ledgerOf(userId).listItemIds()).toEqual([]);
+    expect(await itemsOfUser(db, userId)).toEqual([]);
   });
 });
 

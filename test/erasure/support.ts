@@ -1,32 +1,60 @@
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { applyAttention } from "../../src/catalog/attention.repo.ts";
+import { claimItem } from "../../src/catalog/directory.repo.ts";
 import { createDb } from "../../src/db/client.ts";
-import { categorySyncJobs, erasureRequests, transactions, webhookEvents } from "../../src/db/schema.ts";
+import { erasureRequests, webhookEvents } from "../../src/db/schema.ts";
 import type { ErasureDeps } from "../../src/erasure/erasure.service.ts";
+import { accountInputFromPluggy, itemInputFromPluggy, transactionInputFromPluggy } from "../../src/ledger/banking.inputs.ts";
+import { categorySyncJobs, transactions } from "../../src/ledger/ledger.schema.ts";
+import { ledgerFor } from "../../src/ledger/user-ledger.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { createPluggyClient } from "../../src/pluggy/pluggy.client.ts";
-import { syncItem } from "../../src/sync/item-sync.service.ts";
 import { eventArchiveKey, rejectedArchiveKey } from "../../src/webhooks/webhook-archive.ts";
+import { inLedger } from "../helpers/ledger.ts";
 import { SIM_URL, sim } from "../helpers/simulator.ts";
 
 /*
- * Fixtures for erasure: a user with real (simulator-backed, synced) items, a category-sync job, and the
- * webhook traces a real intake leaves — event rows in D1 and their raw bodies in R2 under `events/` and
- * `rejected/`. Written directly (not through intake) so these tests depend only on the storage layout.
+ * Fixtures for erasure: a user with real (simulator-backed) items stored as a sync stores them — the
+ * item's directory entry in the catalog, its item, accounts and transactions in the user's ledger —
+ * category-sync jobs (one of them in the catalog's attention index), and the webhook traces a real
+ * intake leaves: event rows in D1 and their raw bodies in R2 under `events/` and `rejected/`. Written
+ * directly (not through sync or intake) so these tests depend only on the storage layout.
  */
 
 export const db = createDb(env.DB);
 export const bucket = env.WEBHOOK_ARCHIVE;
+const ledger = (userId: string) => ledgerFor(env, userId);
+
+const pluggyClient = (logger = createLogger({ test: "erasure" })) => createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger });
 
 export function erasureDeps(): ErasureDeps {
   const logger = createLogger({ test: "erasure" });
-  return { catalog: db, bucket, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
+  return { catalog: db, bucket, pluggy: pluggyClient(logger), logger, ledger };
 }
 
 export const syncDeps = () => {
   const logger = createLogger({ test: "erasure" });
-  return { catalog: db, pluggy: createPluggyClient(env, { maxReadAttempts: 1, sleep: async () => {}, logger }), logger };
+  return { catalog: db, pluggy: pluggyClient(logger), logger, ledger };
 };
+
+/**
+ * Stores a simulator item for `userId` as a sync does: its directory entry, then the item, its accounts
+ * and every transaction Pluggy lists in the user's ledger (through the ledger's own write RPCs).
+ */
+export async function storeItem(userId: string, itemId: string): Promise<void> {
+  const pluggy = pluggyClient();
+  const now = new Date().toISOString();
+  const claimed = await claimItem(db, { itemId, userId, nextReconcileAt: now, now });
+  if (claimed.owner !== userId) throw new Error("fixture: the item is someone else's");
+  await ledger(userId).applyItem(userId, itemInputFromPluggy(await pluggy.getItem(itemId)));
+  const pluggyAccounts = await pluggy.listAccounts(itemId);
+  const { accounts: local } = await ledger(userId).applyAccounts(itemId, pluggyAccounts.map(accountInputFromPluggy));
+  for (const account of pluggyAccounts) {
+    const rows = await pluggy.listTransactions({ accountId: account.id });
+    await ledger(userId).applyTransactionsPage(itemId, local, rows.map((row) => transactionInputFromPluggy(row, null)));
+  }
+}
 
 /** A stored webhook delivery: its row and its exact bytes in R2. */
 export async function storeWebhook(
@@ -57,8 +85,8 @@ export async function storeWebhook(
 }
 
 /**
- * A user as a real one looks: `itemCount` items at the simulator, synced locally, a category-sync job on
- * one transaction, and webhook traces about each item (an accepted event, a rejected delivery naming the
+ * A user as a real one looks: `itemCount` items at the simulator, stored locally (`storeItem`), two
+ * category-sync jobs (the failed one in the attention index), and webhook traces about each item (an accepted event, a rejected delivery naming the
  * item, and a rejected one without item id whose body mentions the user).
  */
 export async function populatedUser(userId: string, itemCount = 2) {
@@ -67,8 +95,7 @@ export async function populatedUser(userId: string, itemCount = 2) {
   const eventIds: string[] = [];
   for (let i = 0; i < itemCount; i++) {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 6 });
-    const synced = await syncItem(syncDeps(), item.id);
-    if (synced.outcome !== "synced") throw new Error(`fixture sync: ${synced.outcome}`);
+    await storeItem(userId, item.id);
     itemIds.push(item.id);
     for (const stored of [
       await storeWebhook({ event: "item/updated", eventId: crypto.randomUUID(), id: item.id, itemId: item.id, triggeredBy: "SYNC" }),
@@ -83,22 +110,36 @@ export async function populatedUser(userId: string, itemCount = 2) {
   keys.push(unattributedRejected.key);
   eventIds.push(unattributedRejected.eventId);
 
-  const [transaction] = await db.select().from(transactions).where(eq(transactions.userId, userId)).limit(1);
-  if (!transaction) throw new Error("fixture: no transaction");
+  // Two category-sync jobs: one pending, one failed and published to the catalog's attention index.
+  const twoTransactions = await inLedger(userId, (ledgerDb) => ledgerDb.select().from(transactions).limit(2).all());
+  if (twoTransactions.length < 2) throw new Error("fixture: fewer than two transactions");
   const now = new Date().toISOString();
-  await db.insert(categorySyncJobs).values({
-    id: crypto.randomUUID(),
-    transactionId: transaction.id,
-    userId,
-    pluggyTransactionId: transaction.pluggyId ?? "none",
-    categoryId: crypto.randomUUID(),
-    version: 1,
-    status: "pending",
-    dueAt: now,
-    createdAt: now,
-    updatedAt: now,
-  });
-  return { itemIds, keys, eventIds };
+  const jobIds: string[] = [];
+  for (const [i, transaction] of twoTransactions.entries()) {
+    const failed = i === 1;
+    const id = crypto.randomUUID();
+    jobIds.push(id);
+    await inLedger(userId, (ledgerDb) =>
+      ledgerDb
+        .insert(categorySyncJobs)
+        .values({
+          id,
+          transactionId: transaction.id,
+          pluggyTransactionId: transaction.pluggyId ?? "none",
+          categoryId: crypto.randomUUID(),
+          version: 1,
+          status: failed ? "failed" : "pending",
+          dueAt: now,
+          pendingSince: failed ? null : now,
+          attentionStatus: failed ? "failed" : null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .run(),
+    );
+    if (failed) await applyAttention(db, [{ kind: "category_sync", id, userId, status: "failed", since: now }]);
+  }
+  return { itemIds, keys, eventIds, jobIds };
 }
 
 /**
@@ -118,14 +159,31 @@ async function appTables(): Promise<string[]> {
 /** What an earlier footprint() saw for a user: exact rows per table, and R2 keys. */
 const seenBefore = new Map<string, { rows: Map<string, Set<string>>; keys: Set<string> }>();
 
+/** Tables of a ledger that only record its schema version (no user data): never counted. */
+const LEDGER_BOOKKEEPING = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != '__drizzle_migrations'";
+
+/** Rows per table of the user's ledger, every table (all of a ledger's rows are its user's); non-zero only, as `ledger.<table>`. */
+export async function ledgerFootprint(userId: string): Promise<Record<string, number>> {
+  return inLedger(userId, (ledgerDb) => {
+    const counts: Record<string, number> = {};
+    const tables = ledgerDb.all<{ name: string }>(sql.raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${LEDGER_BOOKKEEPING} ORDER BY name`));
+    for (const { name } of tables) {
+      const n = ledgerDb.get<{ n: number }>(sql.raw(`SELECT count(*) AS n FROM "${name}"`)).n;
+      if (n > 0) counts[`ledger.${name}`] = n;
+    }
+    return counts;
+  });
+}
+
 /**
- * Everything this file's D1 and R2 hold about a user, found without the product's own idea of what
- * belongs to whom: every row of every table whose values name the user id or one of `itemIds` (a
- * webhook event row also when its raw body in R2 names them — rejected deliveries carry no item id),
- * and every R2 object whose key or bytes name them. Rows and objects an earlier call saw are
- * remembered: one still there unchanged counts even when what identified it (its body) is gone. Only
- * non-zero counts are listed, by table name (and `r2_objects`), so a table the erasure does not know
- * about shows up as an unexpected key.
+ * Everything this file's D1, R2 and the user's ledger hold about a user, found without the product's
+ * own idea of what belongs to whom: every row of every D1 table whose values name the user id or one of
+ * `itemIds` (the catalog's item directory and attention index included; a webhook event row also when
+ * its raw body in R2 names them — rejected deliveries carry no item id), every row of every table of
+ * the user's ledger (`ledgerFootprint`), and every R2 object whose key or bytes name them. D1 rows and
+ * objects an earlier call saw are remembered: one still there unchanged counts even when what
+ * identified it (its body) is gone. Only non-zero counts are listed, by table name (`ledger.<table>`
+ * for the ledger, `r2_objects`), so a table the erasure does not know about shows up as an unexpected key.
  */
 export async function footprint(userId: string, itemIds: readonly string[]): Promise<Record<string, number>> {
   const needles = [userId, ...itemIds];
@@ -162,7 +220,7 @@ export async function footprint(userId: string, itemIds: readonly string[]): Pro
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   if (objects > 0) counts.r2_objects = objects;
-  return counts;
+  return { ...counts, ...(await ledgerFootprint(userId)) };
 }
 
 export const NOTHING = {};

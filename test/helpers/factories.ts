@@ -1,11 +1,16 @@
 import { env } from "cloudflare:workers";
 import { createDb } from "../../src/db/client.ts";
-import { accounts, categories, categoryMappings, items, transactions } from "../../src/db/schema.ts";
+import { categories, categoryMappings } from "../../src/db/schema.ts";
+import { itemDirectory } from "../../src/catalog/directory.schema.ts";
+import { accounts, items, ledgerMeta, transactions } from "../../src/ledger/ledger.schema.ts";
 import { foldForSearch } from "../../src/banking/transactions.service.ts";
+import { inLedger } from "./ledger.ts";
 
 /*
  * Fixture factories: every row gets unique ids, so tests never depend on order or on each other.
- * They write straight to the real local D1 (the thing under test reads it back through the API).
+ * Banking rows go straight into the user's own ledger (a SQLite Durable Object) and items into the
+ * catalog's item directory, as the product writes them; the thing under test reads them back through
+ * the API. Rows come back with their `userId`, which the ledger itself does not store.
  */
 
 const db = () => createDb(env.DB);
@@ -15,7 +20,6 @@ const uid = () => crypto.randomUUID();
 export async function makeItem(userId: string, overrides: Partial<typeof items.$inferInsert> = {}) {
   const row: typeof items.$inferInsert = {
     id: uid(),
-    userId,
     connectorId: 0,
     connectorName: "Pluggy Bank",
     connectorImageUrl: "https://cdn.pluggy.ai/assets/connector-icons/sandbox.svg",
@@ -27,8 +31,15 @@ export async function makeItem(userId: string, overrides: Partial<typeof items.$
     updatedAt: now(),
     ...overrides,
   };
-  await db().insert(items).values(row);
-  return row as typeof items.$inferSelect;
+  await inLedger(userId, (ledger) => {
+    ledger.insert(ledgerMeta).values({ key: "user_id", value: userId }).onConflictDoNothing().run();
+    ledger.insert(items).values(row).run();
+  });
+  await db()
+    .insert(itemDirectory)
+    .values({ itemId: row.id as string, userId, nextReconcileAt: now(), createdAt: now() })
+    .onConflictDoNothing();
+  return { ...(row as typeof items.$inferSelect), userId };
 }
 
 export async function makeAccount(userId: string, itemId: string, overrides: Partial<typeof accounts.$inferInsert> = {}) {
@@ -36,7 +47,6 @@ export async function makeAccount(userId: string, itemId: string, overrides: Par
     id: uid(),
     pluggyId: uid(),
     itemId,
-    userId,
     name: "Conta Corrente",
     type: "BANK",
     subtype: "CHECKING_ACCOUNT",
@@ -47,8 +57,8 @@ export async function makeAccount(userId: string, itemId: string, overrides: Par
     updatedAt: now(),
     ...overrides,
   };
-  await db().insert(accounts).values(row);
-  return row as typeof accounts.$inferSelect;
+  await inLedger(userId, (ledger) => ledger.insert(accounts).values(row).run());
+  return { ...(row as typeof accounts.$inferSelect), userId };
 }
 
 export async function makeTransaction(
@@ -60,7 +70,6 @@ export async function makeTransaction(
   const row: typeof transactions.$inferInsert = {
     id: uid(),
     pluggyId: uid(),
-    userId,
     accountId: account.id,
     itemId: account.itemId,
     date: "2026-11-01",
@@ -74,8 +83,8 @@ export async function makeTransaction(
     updatedAt: now(),
     ...overrides,
   };
-  await db().insert(transactions).values(row);
-  return row as typeof transactions.$inferSelect;
+  await inLedger(userId, (ledger) => ledger.insert(transactions).values(row).run());
+  return { ...(row as typeof transactions.$inferSelect), userId };
 }
 
 export async function makeCategory(overrides: Partial<typeof categories.$inferInsert> & { pluggyCategoryId?: string } = {}) {

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { vi } from "vitest";
-import { createDb } from "../../src/db/client.ts";
-import { accounts } from "../../src/db/schema.ts";
+import { accounts } from "../../src/ledger/ledger.schema.ts";
 import type { AppBindings } from "../../src/platform/env.ts";
 import type { EventsQueueMessage } from "../../src/queues/messages.ts";
 import { uniqueUser } from "./auth.ts";
 import { makeItem } from "./factories.ts";
+import { inLedger } from "./ledger.ts";
 import { sim } from "./simulator.ts";
 
 /*
@@ -27,7 +27,7 @@ export function sentinelDelaySeconds(): number {
 
 /**
  * Returns once a message sent to the processing queue (`EVENTS_QUEUE`) now, delayed past every retry,
- * has been handled: an `item.sync` of an item of its own, whose accounts then appear locally.
+ * has been handled: an `item.sync` of an item of its own, whose accounts then appear in its owner's ledger.
  */
 export async function eventsQueueSettled(): Promise<void> {
   const userId = uniqueUser("sentinel");
@@ -35,6 +35,6 @@ export async function eventsQueueSettled(): Promise<void> {
   await makeItem(userId, { id: item.id });
   const message: EventsQueueMessage = { kind: "item.sync", itemId: item.id, reason: "registered" };
   await env.EVENTS_QUEUE.send(message, { delaySeconds: sentinelDelaySeconds() });
-  const db = createDb(env.DB);
-  await vi.waitUntil(async () => (await db.select({ id: accounts.id }).from(accounts).where(eq(accounts.itemId, item.id))).length === 1, { timeout: 20_000, interval: 100 });
+  const synced = () => inLedger(userId, (ledger) => ledger.select({ id: accounts.id }).from(accounts).where(eq(accounts.itemId, item.id)).all());
+  await vi.waitUntil(async () => (await synced()).length === 1, { timeout: 20_000, interval: 100 });
 }

@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import worker from "../../src/index.ts";
+import { itemDirectory } from "../../src/catalog/directory.schema.ts";
 import { createDb } from "../../src/db/client.ts";
-import { accounts, items, transactions } from "../../src/db/schema.ts";
+import { accounts, items, transactions } from "../../src/ledger/ledger.schema.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { toMinor } from "../../src/platform/money.ts";
 import { createPluggyClient, type PluggyClientOptions } from "../../src/pluggy/pluggy.client.ts";
@@ -12,12 +13,14 @@ import type { EventsQueueMessage } from "../../src/queues/messages.ts";
 import { syncItem, type SyncDeps } from "../../src/sync/item-sync.service.ts";
 import { authHeaders } from "../helpers/auth.ts";
 import { body, call } from "../helpers/http.ts";
+import { inLedger, ledgerOf } from "../helpers/ledger.ts";
 import { sim } from "../helpers/simulator.ts";
 
 /*
  * Fixtures for reconciliation: items that exist at the simulator and were mirrored locally by a real
  * sync, drift made at the simulator with no webhook, and the admin metrics read back through the API.
- * D1 is per test file here (the simulator is shared), so counter deltas inside one file are exact.
+ * D1 is per test file here (the simulator is shared), so counter deltas inside one file are exact. Rows
+ * are read from the owner's ledger, owners and schedules from the catalog's item directory.
  */
 
 export const db = createDb(env.DB);
@@ -31,7 +34,7 @@ export function deps(options: PluggyClientOptions = {}): SyncDeps & { clientId: 
   const clientId = `${env.PLUGGY_CLIENT_ID}+reconcile-${crypto.randomUUID()}`;
   const logger = createLogger({ test: "reconcile" });
   const pluggy = createPluggyClient({ ...env, PLUGGY_CLIENT_ID: clientId }, { maxReadAttempts: 1, sleep: async () => {}, logger, ...options });
-  return { catalog: db, pluggy, logger, clientId };
+  return { catalog: db, pluggy, logger, ledger: ledgerOf, clientId };
 }
 
 /** YYYY-MM-DD `days` ago (UTC). */
@@ -55,23 +58,26 @@ export async function mirroredItem(userId: string, options: { accounts?: number;
   return { item: created.item, account, recent, older, old };
 }
 
-export const localItem = (itemId: string) => db.select().from(items).where(eq(items.id, itemId)).get();
-export const localAccounts = (itemId: string) => db.select().from(accounts).where(eq(accounts.itemId, itemId));
-export const localTransactions = (itemId: string) => db.select().from(transactions).where(eq(transactions.itemId, itemId));
-export const localTransaction = (pluggyId: string) => db.select().from(transactions).where(eq(transactions.pluggyId, pluggyId)).get();
+/** The item as `userId`'s ledger holds it (undefined when it does not). */
+export const localItem = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(items).where(eq(items.id, itemId)).get());
+export const localAccounts = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(accounts).where(eq(accounts.itemId, itemId)).all());
+export const localTransactions = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(transactions).where(eq(transactions.itemId, itemId)).all());
+export const localTransaction = (userId: string, pluggyId: string) => inLedger(userId, (ledger) => ledger.select().from(transactions).where(eq(transactions.pluggyId, pluggyId)).get());
+/** The item's entry in the catalog's item directory (owner, next reconciliation). */
+export const directoryEntry = (itemId: string) => db.select().from(itemDirectory).where(eq(itemDirectory.itemId, itemId)).get();
 
-/** Asserts that D1 holds exactly the simulator's accounts and transactions for the item. */
+/** Asserts that the directory names `userId` and that their ledger holds exactly the simulator's accounts and transactions for the item. */
 export async function expectInLineWithPluggy(itemId: string, userId: string): Promise<void> {
   const state = await sim.getItemState(itemId);
-  const localAccountRows = await localAccounts(itemId);
+  expect(await directoryEntry(itemId)).toMatchObject({ userId });
+  const localAccountRows = await localAccounts(userId, itemId);
   expect(localAccountRows.map((a) => a.pluggyId).sort()).toEqual(state.accounts.map((a) => a.id).sort());
   const accountByPluggy = new Map(localAccountRows.map((a) => [a.pluggyId, a]));
-  const rows = await localTransactions(itemId);
+  const rows = await localTransactions(userId, itemId);
   expect(rows.map((r) => r.pluggyId).sort()).toEqual(state.transactions.map((t) => t.id).sort());
   const byPluggy = new Map(rows.map((r) => [r.pluggyId, r]));
   for (const t of state.transactions) {
     expect(byPluggy.get(t.id), `transaction ${t.id}`).toMatchObject({
-      userId,
       itemId,
       accountId: accountByPluggy.get(t.accountId)?.id,
       amountMinor: toMinor(t.amount),

@@ -1,12 +1,15 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { accounts as accountsTable, items as itemsTable, transactions } from "../../src/db/schema.ts";
+import { forgetOwners } from "../../src/catalog/directory.repo.ts";
+import { itemDirectory } from "../../src/catalog/directory.schema.ts";
+import { accounts as accountsTable, transactions } from "../../src/ledger/ledger.schema.ts";
 import { PluggyError } from "../../src/pluggy/pluggy.errors.ts";
 import { processWebhookPayload, type WebhookPayloadLike } from "../../src/sync/event-processor.ts";
 import { syncItem } from "../../src/sync/item-sync.service.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
-import { db, expectLocalMatchesSimulator, localAccounts, localItem, localTransactions, syncDeps } from "./support.ts";
+import { inLedger } from "../helpers/ledger.ts";
+import { db, directoryEntry, expectLocalMatchesSimulator, localAccounts, localItem, localTransaction, localTransactions, syncDeps } from "./support.ts";
 
 const event = (name: string, fields: Record<string, unknown> = {}): WebhookPayloadLike => ({ event: name, eventId: crypto.randomUUID(), ...fields });
 /** The outcome alone; `processWebhookPayload` itself also says why (see "reasons" below). */
@@ -26,7 +29,8 @@ describe("processWebhookPayload", () => {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 30 });
     // Pluggy's body has no clientUserId: the owner comes from GET /items/{id}.
     expect(await process(event("item/created", { itemId: item.id, triggeredBy: "USER" }))).toBe("processed");
-    expect(await localItem(item.id)).toMatchObject({ userId, status: item.status });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id, status: item.status });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
@@ -35,7 +39,7 @@ describe("processWebhookPayload", () => {
     await sim.addTransactions(item.id, { accountId: accounts[0]?.id, count: 4 });
     const deps = syncDeps();
     expect(await process(event("item/updated", { itemId: item.id }), deps)).toBe("processed");
-    expect(await localTransactions(item.id)).toHaveLength(14);
+    expect(await localTransactions(userId, item.id)).toHaveLength(14);
     const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
     expect(reads.every((r) => typeof r.query.createdAtFrom === "string")).toBe(true);
     await expectLocalMatchesSimulator(item.id, userId);
@@ -46,22 +50,22 @@ describe("processWebhookPayload", () => {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 12 });
     const payload = event("item/created", { itemId: item.id });
     await process(payload);
-    const before = await localTransactions(item.id);
+    const before = await localTransactions(userId, item.id);
     expect(await process(payload)).toBe("processed");
-    expect(await localTransactions(item.id)).toEqual(expect.arrayContaining(before));
-    expect(await localTransactions(item.id)).toHaveLength(12);
+    expect(await localTransactions(userId, item.id)).toEqual(expect.arrayContaining(before));
+    expect(await localTransactions(userId, item.id)).toHaveLength(12);
   });
 
   describe.each(["item/error", "item/waiting_user_input", "item/waiting_user_action", "item/login_succeeded"])("%s", (name) => {
     it("re-reads the item and records status, execution status and error", async () => {
-      const { item } = await syncedItem(2);
+      const { item, userId } = await syncedItem(2);
       const error = name === "item/error" ? { code: "INVALID_CREDENTIALS", message: "Wrong password" } : null;
       const status = name === "item/error" ? "LOGIN_ERROR" : name === "item/login_succeeded" ? "UPDATING" : "WAITING_USER_INPUT";
       const executionStatus = name === "item/error" ? "INVALID_CREDENTIALS" : name === "item/login_succeeded" ? "LOGIN_IN_PROGRESS" : "WAITING_USER_INPUT";
       await sim.updateItem(item.id, { status, executionStatus, error });
       // The payload's copy is stale on purpose: the processor must not trust it.
       expect(await process(event(name, { itemId: item.id, error: { code: "STALE", message: "from the payload" } }))).toBe("processed");
-      expect(await localItem(item.id)).toMatchObject({ status, executionStatus, errorCode: error?.code ?? null, errorMessage: error?.message ?? null });
+      expect(await localItem(userId, item.id)).toMatchObject({ status, executionStatus, errorCode: error?.code ?? null, errorMessage: error?.message ?? null });
     });
   });
 
@@ -70,19 +74,20 @@ describe("processWebhookPayload", () => {
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 3 });
     await sim.updateItem(item.id, { status: "LOGIN_ERROR", executionStatus: "INVALID_CREDENTIALS", error: { code: "INVALID_CREDENTIALS", message: "bad" } });
     expect(await process(event("item/error", { itemId: item.id }))).toBe("processed");
-    expect(await localItem(item.id)).toMatchObject({ userId, status: "LOGIN_ERROR", transactionsWatermark: null });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id, status: "LOGIN_ERROR", transactionsWatermark: null });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     // item/created later still runs the first (full) sync.
     await sim.updateItem(item.id, { status: "UPDATED", executionStatus: "SUCCESS", error: null });
     expect(await process(event("item/created", { itemId: item.id }))).toBe("processed");
     await expectLocalMatchesSimulator(item.id, userId);
-    expect(await localItem(item.id)).toMatchObject({ status: "UPDATED", errorCode: null });
+    expect(await localItem(userId, item.id)).toMatchObject({ status: "UPDATED", errorCode: null });
   });
 
   it("connector/status_updated is processed with no local change", async () => {
-    const { item } = await syncedItem(1);
-    const before = await localItem(item.id);
+    const { item, userId } = await syncedItem(1);
+    const before = await localItem(userId, item.id);
     expect(await process(event("connector/status_updated", { connectorId: item.connector.id, data: { status: "UNSTABLE" } }))).toBe("processed");
-    expect(await localItem(item.id)).toEqual(before);
+    expect(await localItem(userId, item.id)).toEqual(before);
   });
 
   it("transactions/created fetches from transactionsCreatedAtFrom for that account", async () => {
@@ -105,7 +110,7 @@ describe("processWebhookPayload", () => {
       const target = accounts[0];
       if (!target) throw new Error("fixture");
       await sim.addTransactions(item.id, { accountId: target.id, count: 3 });
-      const watermark = (await localItem(item.id))?.transactionsWatermark;
+      const watermark = (await localItem(userId, item.id))?.transactionsWatermark;
       if (!watermark) throw new Error("fixture: the first sync sets the watermark");
       const deps = syncDeps();
       expect(await process(event("transactions/created", { itemId: item.id, accountId: target.id, transactionsCreatedAtFrom: bad }), deps)).toBe("processed");
@@ -129,20 +134,22 @@ describe("processWebhookPayload", () => {
   });
 
   it("transactions/created for an account we have not seen refreshes the item's accounts first", async () => {
-    const { item, accounts } = await syncedItem(3, 2);
+    const { item, userId, accounts } = await syncedItem(3, 2);
     // Forget one account locally, as if it appeared at Pluggy after our last sync.
     const forgotten = accounts[1];
     if (!forgotten) throw new Error("fixture");
-    await db.delete(transactions).where(eq(transactions.itemId, item.id));
-    await db.delete(accountsTable).where(eq(accountsTable.pluggyId, forgotten.id));
-    expect((await localAccounts(item.id)).map((a) => a.pluggyId)).not.toContain(forgotten.id);
+    await inLedger(userId, (ledger) => {
+      ledger.delete(transactions).where(eq(transactions.itemId, item.id)).run();
+      ledger.delete(accountsTable).where(eq(accountsTable.pluggyId, forgotten.id)).run();
+    });
+    expect((await localAccounts(userId, item.id)).map((a) => a.pluggyId)).not.toContain(forgotten.id);
 
     const from = new Date(Date.parse(item.createdAt) - 400 * 86_400_000).toISOString();
     expect(await process(event("transactions/created", { itemId: item.id, accountId: forgotten.id, transactionsCreatedAtFrom: from }))).toBe("processed");
-    expect((await localAccounts(item.id)).map((a) => a.pluggyId)).toContain(forgotten.id);
+    expect((await localAccounts(userId, item.id)).map((a) => a.pluggyId)).toContain(forgotten.id);
     const state = await sim.getItemState(item.id);
     const ofForgotten = state.transactions.filter((t) => t.accountId === forgotten.id).map((t) => t.id).sort();
-    expect((await localTransactions(item.id)).map((t) => t.pluggyId).sort()).toEqual(ofForgotten);
+    expect((await localTransactions(userId, item.id)).map((t) => t.pluggyId).sort()).toEqual(ofForgotten);
   });
 
   it("transactions/updated re-reads the listed ids and upserts them", async () => {
@@ -155,7 +162,7 @@ describe("processWebhookPayload", () => {
     expect(await process(event("transactions/updated", { itemId: item.id, accountId: (await sim.getItemState(item.id)).accounts[0]?.id, transactionIds: [a, b] }), deps)).toBe("processed");
     const reads = await sim.requests({ path: "^/v2/transactions$", clientId: deps.clientId });
     expect(reads.map((r) => r.query.ids?.split(",").sort())).toEqual([[a, b].sort()]);
-    expect(await db.select().from(transactions).where(eq(transactions.pluggyId, a)).get()).toMatchObject({ amountMinor: -7770, description: "Atualizada A" });
+    expect(await localTransaction(userId, a)).toMatchObject({ amountMinor: -7770, description: "Atualizada A" });
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
@@ -177,7 +184,7 @@ describe("processWebhookPayload", () => {
       await sim.updateTransaction(a, { amount: -12.34, description: "Atualizada com accountId null" });
       const payload = event("transactions/updated", { itemId: item.id, accountId: null, clientId: null, triggeredBy: null, transactionIds: [a] });
       expect(await processWebhookPayload(syncDeps(), payload)).toEqual({ outcome: "processed" });
-      expect(await db.select().from(transactions).where(eq(transactions.pluggyId, a)).get()).toMatchObject({ amountMinor: -1234, description: "Atualizada com accountId null" });
+      expect(await localTransaction(userId, a)).toMatchObject({ amountMinor: -1234, description: "Atualizada com accountId null" });
       await expectLocalMatchesSimulator(item.id, userId);
     });
 
@@ -219,19 +226,20 @@ describe("processWebhookPayload", () => {
       const { item, userId } = await syncedItem(3);
       const result = await processWebhookPayload(syncDeps(), event("item/deleted", { itemId: item.id }));
       expect(result).toEqual({ outcome: "ignored", reason: `deletion not confirmed: GET /items/{id} still answers the item (status ${item.status}); nothing was removed` });
-      expect(await localItem(item.id)).toMatchObject({ userId });
+      expect(await localItem(userId, item.id)).toMatchObject({ id: item.id });
+      expect(await directoryEntry(item.id)).toMatchObject({ userId });
       await expectLocalMatchesSimulator(item.id, userId);
     });
 
     it("item/deleted waits for Pluggy: a 503 on GET /items/{id} surfaces (retried), nothing removed meanwhile", async () => {
-      const { item } = await syncedItem(2);
+      const { item, userId } = await syncedItem(2);
       const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 503 });
       try {
         await expect(process(event("item/deleted", { itemId: item.id }))).rejects.toMatchObject({ status: 503, transient: true });
       } finally {
         await sim.clearFault(faultId);
       }
-      expect(await localTransactions(item.id)).toHaveLength(2);
+      expect(await localTransactions(userId, item.id)).toHaveLength(2);
     });
 
     it("transactions/deleted of transactions Pluggy still lists removes nothing and says why", async () => {
@@ -239,7 +247,7 @@ describe("processWebhookPayload", () => {
       const live = transactionIds.slice(0, 3);
       const result = await processWebhookPayload(syncDeps(), event("transactions/deleted", { itemId: item.id, transactionIds: live }));
       expect(result).toEqual({ outcome: "ignored", reason: "deletion not confirmed: Pluggy still lists all 3 of the listed transactions held here; nothing was removed" });
-      expect(await localTransactions(item.id)).toHaveLength(5);
+      expect(await localTransactions(userId, item.id)).toHaveLength(5);
       await expectLocalMatchesSimulator(item.id, userId);
     });
 
@@ -255,7 +263,7 @@ describe("processWebhookPayload", () => {
       const payload = event("transactions/deleted", { itemId: item.id, accountId: state.accounts[0]?.id, transactionIds: [deleted, live, inOther, "never-held"] });
       const result = await processWebhookPayload(deps, payload);
       expect(result).toEqual({ outcome: "processed", reason: "2 of the 3 listed transactions held here were kept: Pluggy still lists them" });
-      const held = (await localTransactions(item.id)).map((t) => t.pluggyId);
+      const held = (await localTransactions(userId, item.id)).map((t) => t.pluggyId);
       expect(held).not.toContain(deleted);
       expect(held).toEqual(expect.arrayContaining([live, inOther]));
       await expectLocalMatchesSimulator(item.id, userId);
@@ -265,37 +273,41 @@ describe("processWebhookPayload", () => {
   });
 
   it("item/deleted removes the item's data; a repeat and late events are harmless", async () => {
-    const { item, transactionIds } = await syncedItem(5);
+    const { item, userId, transactionIds } = await syncedItem(5);
     await sim.deleteItem(item.id);
     expect(await process(event("item/deleted", { itemId: item.id }))).toBe("processed");
-    expect(await localItem(item.id)).toBeUndefined();
-    expect(await localAccounts(item.id)).toHaveLength(0);
-    expect(await localTransactions(item.id)).toHaveLength(0);
+    expect(await localItem(userId, item.id)).toBeUndefined();
+    expect(await localAccounts(userId, item.id)).toHaveLength(0);
+    expect(await localTransactions(userId, item.id)).toHaveLength(0);
+    expect(await directoryEntry(item.id)).toBeUndefined(); // and out of the item directory
     expect(await process(event("item/deleted", { itemId: item.id }))).toBe("processed");
     // A late transactions/updated cannot resurrect it: GET /items answers 404.
     expect(await process(event("transactions/updated", { itemId: item.id, transactionIds: transactionIds.slice(0, 1) }))).toBe("processed");
-    expect(await localItem(item.id)).toBeUndefined();
+    expect(await localItem(userId, item.id)).toBeUndefined();
+    expect(await directoryEntry(item.id)).toBeUndefined();
   });
 
   it("a 404 on GET /items/{id} for another event means the item is gone: its data is removed", async () => {
-    const { item } = await syncedItem(4);
+    const { item, userId } = await syncedItem(4);
     await sim.deleteItem(item.id);
     expect(await process(event("item/updated", { itemId: item.id }))).toBe("processed");
-    expect(await localItem(item.id)).toBeUndefined();
-    expect(await localTransactions(item.id)).toHaveLength(0);
+    expect(await localItem(userId, item.id)).toBeUndefined();
+    expect(await localTransactions(userId, item.id)).toHaveLength(0);
+    expect(await directoryEntry(item.id)).toBeUndefined();
   });
 
   it("out of order: transactions/updated before item/created syncs the item first, then item/created adds nothing", async () => {
     const userId = uniqueUser("events");
     const { item, transactionIds } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 9 });
     expect(await process(event("transactions/updated", { itemId: item.id, transactionIds: transactionIds.slice(0, 3) }))).toBe("processed");
-    expect(await localItem(item.id)).toMatchObject({ userId });
+    expect(await localItem(userId, item.id)).toMatchObject({ id: item.id });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
     await expectLocalMatchesSimulator(item.id, userId);
 
-    const before = await localTransactions(item.id);
+    const before = await localTransactions(userId, item.id);
     expect(await process(event("item/created", { itemId: item.id }))).toBe("processed");
-    expect(await localTransactions(item.id)).toEqual(expect.arrayContaining(before));
-    expect(await localTransactions(item.id)).toHaveLength(9);
+    expect(await localTransactions(userId, item.id)).toEqual(expect.arrayContaining(before));
+    expect(await localTransactions(userId, item.id)).toHaveLength(9);
   });
 
   it("out of order: transactions/created before item/created runs the full sync", async () => {
@@ -325,16 +337,28 @@ describe("processWebhookPayload", () => {
     }
   });
 
-  it("an item whose local owner is not Pluggy's clientUserId is ignored with that reason, for sync and status events alike", async () => {
-    const { item } = await syncedItem(1);
-    await db.update(itemsTable).set({ userId: uniqueUser("someone-else") }).where(eq(itemsTable.id, item.id));
-    const reason = "Pluggy's clientUserId for the item differs from its local owner; nothing written";
+  it("an item whose directory owner is not Pluggy's clientUserId is ignored with that reason, for sync and status events alike, and neither ledger is written", async () => {
+    const { item, userId, accounts } = await syncedItem(1);
+    const someoneElse = uniqueUser("someone-else");
+    await db.update(itemDirectory).set({ userId: someoneElse }).where(eq(itemDirectory.itemId, item.id));
+    forgetOwners([item.id]); // the directory's owner is cached per isolate, and this test's isolate runs the processor
+    // Pluggy changed since the sync: a write to either ledger would show.
+    await sim.updateItem(item.id, { status: "LOGIN_ERROR", executionStatus: "INVALID_CREDENTIALS", error: { code: "INVALID_CREDENTIALS", message: "bad" } });
+    await sim.addTransactions(item.id, { accountId: accounts[0]?.id, count: 2 });
+    const before = { item: await localItem(userId, item.id), transactions: await localTransactions(userId, item.id) };
+
+    const reason = "Pluggy's clientUserId for the item differs from its owner in the item directory; nothing written";
     expect(await processWebhookPayload(syncDeps(), event("item/updated", { itemId: item.id }))).toEqual({ outcome: "ignored", reason });
     expect(await processWebhookPayload(syncDeps(), event("item/error", { itemId: item.id }))).toEqual({ outcome: "ignored", reason });
+
+    expect(await localItem(userId, item.id)).toEqual(before.item);
+    expect(await localTransactions(userId, item.id)).toEqual(before.transactions);
+    expect(await inLedger(someoneElse, (_db, ledger) => ledger.footprint())).toEqual({ items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0 });
+    expect(await directoryEntry(item.id)).toMatchObject({ userId: someoneElse });
   });
 
   it("lets a Pluggy 503 surface as a transient PluggyError", async () => {
-    const { item } = await syncedItem(2);
+    const { item, userId } = await syncedItem(2);
     const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 503 });
     try {
       const error = await process(event("item/updated", { itemId: item.id })).catch((e: unknown) => e);
@@ -343,7 +367,7 @@ describe("processWebhookPayload", () => {
     } finally {
       await sim.clearFault(faultId);
     }
-    expect(await localItem(item.id)).toBeDefined();
+    expect(await localItem(userId, item.id)).toBeDefined();
   });
 
   it("lets a Pluggy 429 surface with its reset", async () => {

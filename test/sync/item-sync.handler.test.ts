@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
-import { expectLocalMatchesSimulator, localItem } from "./support.ts";
+import { directoryEntry, expectLocalMatchesSimulator, localItem } from "./support.ts";
 
 const EVENTS_QUEUE = "finance-hub-events";
 const EVENTS_DLQ = "finance-hub-events-dlq";
@@ -37,7 +37,8 @@ describe("item.sync queue handler", () => {
   });
 
   it("retries a 429 no sooner than Pluggy's RateLimit-Reset", async () => {
-    const { item } = await sim.createItem({ clientUserId: uniqueUser("queue"), accounts: 1, transactionsPerAccount: 2 });
+    const userId = uniqueUser("queue");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
     const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 429, rateLimitReset: 120 });
     try {
       const { id, result, retryDelays } = await deliver(item.id);
@@ -47,7 +48,8 @@ describe("item.sync queue handler", () => {
     } finally {
       await sim.clearFault(faultId);
     }
-    expect(await localItem(item.id)).toBeUndefined();
+    expect(await localItem(userId, item.id)).toBeUndefined();
+    expect(await directoryEntry(item.id)).toBeUndefined();
   });
 
   it("retries when Pluggy keeps answering 503", async () => {

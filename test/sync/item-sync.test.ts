@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
-import { items, transactions } from "../../src/db/schema.ts";
+import { transactions } from "../../src/ledger/ledger.schema.ts";
 import { PluggyError } from "../../src/pluggy/pluggy.errors.ts";
+import { nextReconcileAfter } from "../../src/reconcile/reconcile.config.ts";
 import { resolveOwner, syncItem } from "../../src/sync/item-sync.service.ts";
 import { uniqueUser } from "../helpers/auth.ts";
 import { makeCategory, makeItem } from "../helpers/factories.ts";
+import { inLedger } from "../helpers/ledger.ts";
 import { exactPath, sim } from "../helpers/simulator.ts";
-import { db, expectLocalMatchesSimulator, localItem, localTransactions, syncDeps } from "./support.ts";
+import { directoryEntry, expectLocalMatchesSimulator, localItem, localTransaction, localTransactions, syncDeps } from "./support.ts";
 
 describe("syncItem", () => {
   it("lands exactly the simulator's item, accounts and transactions, following `next` across pages", async () => {
@@ -24,8 +26,8 @@ describe("syncItem", () => {
     expect(pages.filter((r) => r.query.after).length).toBe(4); // the cursor was followed
     expect(pages.every((r) => r.query.createdAtFrom === undefined)).toBe(true); // first sight: full read
 
-    const row = await localItem(item.id);
-    expect(row).toMatchObject({ userId, status: item.status, executionStatus: item.executionStatus, connectorId: item.connector.id, connectorName: item.connector.name });
+    const row = await localItem(userId, item.id);
+    expect(row).toMatchObject({ status: item.status, executionStatus: item.executionStatus, connectorId: item.connector.id, connectorName: item.connector.name });
     const maxCreatedAt = (await sim.getItemState(item.id)).transactions.map((t) => new Date(t.createdAt).toISOString()).sort().at(-1);
     expect(row?.transactionsWatermark).toBe(maxCreatedAt);
   });
@@ -34,14 +36,14 @@ describe("syncItem", () => {
     const userId = uniqueUser("sync");
     const { item } = await sim.createItem({ clientUserId: userId, accounts: 2, transactionsPerAccount: 150 });
     await syncItem(syncDeps(), item.id);
-    const before = await localTransactions(item.id);
+    const before = await localTransactions(userId, item.id);
 
     const incremental = await syncItem(syncDeps(), item.id);
     expect(incremental).toMatchObject({ outcome: "synced", mode: "incremental", added: 0, updated: 0 });
     const full = await syncItem(syncDeps(), item.id, { full: true });
     expect(full).toMatchObject({ outcome: "synced", mode: "full", added: 0, updated: 0, accounts: 2 });
 
-    const after = await localTransactions(item.id);
+    const after = await localTransactions(userId, item.id);
     expect(after.length).toBe(300);
     expect(after).toEqual(expect.arrayContaining(before)); // same ids, same updated_at
     await expectLocalMatchesSimulator(item.id, userId);
@@ -51,7 +53,7 @@ describe("syncItem", () => {
     const userId = uniqueUser("sync");
     const { item, accounts } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 40 });
     await syncItem(syncDeps(), item.id);
-    const watermark = (await localItem(item.id))?.transactionsWatermark;
+    const watermark = (await localItem(userId, item.id))?.transactionsWatermark;
     if (!watermark) throw new Error("no watermark after the first sync");
 
     const added = await sim.addTransactions(item.id, { accountId: accounts[0]?.id, count: 7 });
@@ -62,7 +64,7 @@ describe("syncItem", () => {
     expect(request?.query.createdAtFrom).toBe(new Date(Date.parse(watermark) - 60 * 60_000).toISOString());
 
     const newest = added.map((t) => new Date(t.createdAt).toISOString()).sort().at(-1) ?? "";
-    expect((await localItem(item.id))?.transactionsWatermark).toBe(newest > watermark ? newest : watermark);
+    expect((await localItem(userId, item.id))?.transactionsWatermark).toBe(newest > watermark ? newest : watermark);
     await expectLocalMatchesSimulator(item.id, userId);
   });
 
@@ -76,7 +78,7 @@ describe("syncItem", () => {
     await sim.updateTransaction(second, { status: "PENDING" });
 
     expect(await syncItem(syncDeps(), item.id, { full: true })).toMatchObject({ added: 0, updated: 2 });
-    const row = await db.select().from(transactions).where(eq(transactions.pluggyId, first)).get();
+    const row = await localTransaction(userId, first);
     expect(row).toMatchObject({ amountMinor: -99999, description: "Mercado Atualizado", descriptionFolded: "mercado atualizado" });
     await expectLocalMatchesSimulator(item.id, userId);
   });
@@ -91,11 +93,11 @@ describe("syncItem", () => {
     await sim.updateTransaction(chosen, { categoryId: "05070000" });
     const mapped = await makeCategory({ pluggyCategoryId: "05070000" });
     await syncItem(syncDeps(), item.id);
-    const row = (id: string) => db.select().from(transactions).where(eq(transactions.pluggyId, id)).get();
+    const row = (id: string) => localTransaction(userId, id);
     expect((await row(auto))?.categoryId).toBe(mapped.id);
 
     const userChoice = await makeCategory();
-    await db.update(transactions).set({ categoryId: userChoice.id, categorySetByUser: true, categoryVersion: 3 }).where(eq(transactions.pluggyId, chosen));
+    await inLedger(userId, (ledger) => ledger.update(transactions).set({ categoryId: userChoice.id, categorySetByUser: true, categoryVersion: 3 }).where(eq(transactions.pluggyId, chosen)).run());
     await sim.updateTransaction(auto, { categoryId: "05080000" });
     await sim.updateTransaction(chosen, { categoryId: "05080000" });
     const other = await makeCategory({ pluggyCategoryId: "05080000" });
@@ -120,7 +122,7 @@ describe("syncItem", () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(`syncItem: ${result.added} transactions in ${seconds.toFixed(2)} s = ${Math.round(result.added / seconds)} rows/s (simulator reads included)`);
     expect(result.added).toBe(10_000);
-    expect(await db.$count(transactions, eq(transactions.itemId, item.id))).toBe(10_000);
+    expect(await inLedger(userId, (ledger) => ledger.$count(transactions, eq(transactions.itemId, item.id)))).toBe(10_000);
   }, 60_000);
 
   it("reports an item Pluggy no longer has as `gone` and writes nothing", async () => {
@@ -129,24 +131,45 @@ describe("syncItem", () => {
     await syncItem(syncDeps(), item.id);
     await sim.deleteItem(item.id);
     expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "gone", mode: "none", added: 0 });
-    expect(await localItem(item.id)).toBeDefined(); // deleting is the caller's decision
+    expect(await localItem(userId, item.id)).toBeDefined(); // deleting is the caller's decision
+    expect(await directoryEntry(item.id)).toMatchObject({ userId });
   });
 
-  it("never moves an item to another user (owner mismatch) and writes nothing", async () => {
+  it("never moves an item to another user: a directory owner other than Pluggy's clientUserId is a mismatch, and neither ledger is written", async () => {
     const owner = uniqueUser("owner");
-    const { item } = await sim.createItem({ clientUserId: uniqueUser("someone-else"), accounts: 1, transactionsPerAccount: 3 });
-    await makeItem(owner, { id: item.id });
-    expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "owner_mismatch", mode: "none" });
-    expect(await localItem(item.id)).toMatchObject({ userId: owner });
-    expect(await localTransactions(item.id)).toHaveLength(0);
+    const claimed = uniqueUser("someone-else");
+    const { item } = await sim.createItem({ clientUserId: claimed, accounts: 1, transactionsPerAccount: 3 });
+    const local = await makeItem(owner, { id: item.id, status: "OUTDATED" });
+    const before = await directoryEntry(item.id);
+    expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "owner_mismatch", mode: "none", userId: owner, added: 0 });
+    // The directory keeps its owner and schedule; the owner's ledger keeps its item as it was, with nothing under it...
+    expect(await directoryEntry(item.id)).toEqual(before);
+    expect(await localItem(owner, item.id)).toMatchObject({ status: "OUTDATED", updatedAt: local.updatedAt, transactionsWatermark: null });
+    expect(await localTransactions(owner, item.id)).toHaveLength(0);
+    // ...and Pluggy's clientUserId got nothing at all: no item, no accounts, no transactions, no ledger owner.
+    expect(await localItem(claimed, item.id)).toBeUndefined();
+    expect(await inLedger(claimed, (_db, ledger) => ledger.footprint())).toEqual({ items: 0, accounts: 0, transactions: 0, categorySyncJobs: 0 });
+    expect(await inLedger(claimed, (_db, ledger) => ledger.owner())).toBeNull();
   });
 
-  it("attributes by clientUserId, else the local owner; neither means unattributed", () => {
+  it("a new item is claimed in the item directory for its clientUserId, first reconciliation one interval away", async () => {
+    const userId = uniqueUser("sync");
+    const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 2 });
+    const before = Date.now();
+    expect(await syncItem(syncDeps(), item.id)).toMatchObject({ outcome: "synced", userId });
+    const entry = await directoryEntry(item.id);
+    expect(entry).toMatchObject({ itemId: item.id, userId });
+    expect(Date.parse(entry?.nextReconcileAt ?? "")).toBeGreaterThanOrEqual(Date.parse(nextReconcileAfter(new Date(before))));
+    expect(Date.parse(entry?.nextReconcileAt ?? "")).toBeLessThanOrEqual(Date.parse(nextReconcileAfter(new Date())));
+  });
+
+  it("attributes by clientUserId, else the directory's owner; neither means unattributed", () => {
     const pluggyItem = { id: "i", connector: { id: 0, name: "Pluggy Bank" }, status: "UPDATED", createdAt: "2026-11-01T00:00:00.000Z" };
     expect(resolveOwner({ ...pluggyItem, clientUserId: "u1" }, undefined)).toEqual({ userId: "u1" });
-    expect(resolveOwner({ ...pluggyItem, clientUserId: null }, { userId: "u2" })).toEqual({ userId: "u2" });
+    expect(resolveOwner({ ...pluggyItem, clientUserId: "u1" }, "u1")).toEqual({ userId: "u1" });
+    expect(resolveOwner({ ...pluggyItem, clientUserId: null }, "u2")).toEqual({ userId: "u2" });
     expect(resolveOwner({ ...pluggyItem, clientUserId: null }, undefined)).toEqual({ problem: "unattributed" });
-    expect(resolveOwner({ ...pluggyItem, clientUserId: "u1" }, { userId: "u2" })).toEqual({ problem: "owner_mismatch" });
+    expect(resolveOwner({ ...pluggyItem, clientUserId: "u1" }, "u2")).toEqual({ problem: "owner_mismatch" });
   });
 
   describe("Pluggy failures surface as transient PluggyErrors and keep the watermark", () => {
@@ -157,7 +180,7 @@ describe("syncItem", () => {
       const userId = uniqueUser("sync");
       const { item, accounts } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 5 });
       await syncItem(syncDeps(), item.id);
-      const watermark = (await localItem(item.id))?.transactionsWatermark;
+      const watermark = (await localItem(userId, item.id))?.transactionsWatermark;
       await sim.addTransactions(item.id, { accountId: accounts[0]?.id, count: 3 });
 
       const faultPath = `^/v2/transactions\\?.*accountId=${accounts[0]?.id}`;
@@ -169,21 +192,23 @@ describe("syncItem", () => {
       } finally {
         await sim.clearFault(faultId);
       }
-      expect((await localItem(item.id))?.transactionsWatermark).toBe(watermark);
+      expect((await localItem(userId, item.id))?.transactionsWatermark).toBe(watermark);
       // The retry succeeds and converges.
       expect(await syncItem(syncDeps(), item.id)).toMatchObject({ added: 3 });
       await expectLocalMatchesSimulator(item.id, userId);
     });
 
     it("503 on GET /items/{id}", async () => {
-      const { item } = await sim.createItem({ clientUserId: uniqueUser("sync"), accounts: 1, transactionsPerAccount: 1 });
+      const userId = uniqueUser("sync");
+      const { item } = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: 1 });
       const faultId = await sim.fault({ path: exactPath(`/items/${item.id}`), method: "GET", status: 503 });
       try {
         await expect(syncItem(syncDeps(), item.id)).rejects.toMatchObject({ name: "PluggyError", status: 503, transient: true });
       } finally {
         await sim.clearFault(faultId);
       }
-      expect(await db.$count(items, eq(items.id, item.id))).toBe(0);
+      expect(await localItem(userId, item.id)).toBeUndefined();
+      expect(await directoryEntry(item.id)).toBeUndefined();
     });
   });
 });

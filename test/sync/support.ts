@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { expect } from "vitest";
+import { itemDirectory } from "../../src/catalog/directory.schema.ts";
 import { createDb } from "../../src/db/client.ts";
-import { accounts, items, transactions } from "../../src/db/schema.ts";
+import { accounts, items, transactions } from "../../src/ledger/ledger.schema.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { toMinor } from "../../src/platform/money.ts";
 import { createPluggyClient, type PluggyClientOptions } from "../../src/pluggy/pluggy.client.ts";
 import type { SyncDeps } from "../../src/sync/item-sync.service.ts";
+import { inLedger, ledgerOf } from "../helpers/ledger.ts";
 import { sim } from "../helpers/simulator.ts";
 
 export const db = createDb(env.DB);
@@ -20,24 +22,33 @@ export function syncDeps(options: PluggyClientOptions = {}): SyncDeps & { client
   const clientId = `${env.PLUGGY_CLIENT_ID}+sync-${crypto.randomUUID()}`;
   const logger = createLogger({ test: "sync" });
   const pluggy = createPluggyClient({ ...env, PLUGGY_CLIENT_ID: clientId }, { maxReadAttempts: 1, sleep: async () => {}, logger, ...options });
-  return { catalog: db, pluggy, logger, clientId };
+  return { catalog: db, pluggy, logger, ledger: ledgerOf, clientId };
 }
 
-export const localItem = (itemId: string) => db.select().from(items).where(eq(items.id, itemId)).get();
-export const localAccounts = (itemId: string) => db.select().from(accounts).where(eq(accounts.itemId, itemId));
-export const localTransactions = (itemId: string) => db.select().from(transactions).where(eq(transactions.itemId, itemId));
+/** The item as `userId`'s ledger holds it (undefined when it does not). */
+export const localItem = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(items).where(eq(items.id, itemId)).get());
+export const localAccounts = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(accounts).where(eq(accounts.itemId, itemId)).all());
+export const localTransactions = (userId: string, itemId: string) => inLedger(userId, (ledger) => ledger.select().from(transactions).where(eq(transactions.itemId, itemId)).all());
+export const localTransaction = (userId: string, pluggyId: string) => inLedger(userId, (ledger) => ledger.select().from(transactions).where(eq(transactions.pluggyId, pluggyId)).get());
+/** The item's entry in the catalog's item directory (its owner, when it is next reconciled). */
+export const directoryEntry = (itemId: string) => db.select().from(itemDirectory).where(eq(itemDirectory.itemId, itemId)).get();
 
-/** Asserts that D1 holds exactly the simulator's accounts and transactions for the item, field by field. */
+/**
+ * Asserts that the item directory names `userId` as the item's owner and that `userId`'s ledger holds
+ * exactly the simulator's item, accounts and transactions, field by field.
+ */
 export async function expectLocalMatchesSimulator(itemId: string, userId: string): Promise<void> {
   const state = await sim.getItemState(itemId);
-  const localAccountRows = await localAccounts(itemId);
+  expect(await directoryEntry(itemId)).toMatchObject({ itemId, userId });
+  expect(await localItem(userId, itemId)).toMatchObject({ id: itemId });
+  const localAccountRows = await localAccounts(userId, itemId);
   expect(localAccountRows.map((a) => a.pluggyId).sort()).toEqual(state.accounts.map((a) => a.id).sort());
   const accountByPluggy = new Map(localAccountRows.map((a) => [a.pluggyId, a]));
   for (const account of state.accounts) {
-    expect(accountByPluggy.get(account.id)).toMatchObject({ userId, itemId, balanceMinor: toMinor(account.balance), currencyCode: account.currencyCode, type: account.type });
+    expect(accountByPluggy.get(account.id)).toMatchObject({ itemId, balanceMinor: toMinor(account.balance), currencyCode: account.currencyCode, type: account.type });
   }
 
-  const rows = await localTransactions(itemId);
+  const rows = await localTransactions(userId, itemId);
   expect(rows.length).toBe(state.transactions.length);
   const byPluggy = new Map(rows.map((r) => [r.pluggyId, r]));
   expect(byPluggy.size).toBe(rows.length); // no duplicates
@@ -45,7 +56,6 @@ export async function expectLocalMatchesSimulator(itemId: string, userId: string
     const row = byPluggy.get(t.id);
     expect(row, `transaction ${t.id}`).toBeDefined();
     expect(row).toMatchObject({
-      userId,
       itemId,
       accountId: accountByPluggy.get(t.accountId)?.id,
       amountMinor: toMinor(t.amount),

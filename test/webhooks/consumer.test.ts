@@ -14,6 +14,7 @@ import type { ProcessPayload } from "../../src/webhooks/webhook-processing.servi
 import { createWebhookProcessHandler, isConcurrentEvent } from "../../src/webhooks/webhooks.consumer.ts";
 import { sim } from "../helpers/simulator.ts";
 import { uniqueUser } from "../helpers/auth.ts";
+import { ledgerOf } from "../helpers/ledger.ts";
 import { counterTotal, db, eventPayload, eventRow, sha256Of } from "./support.ts";
 import { servicesFor } from "../../src/platform/services.ts";
 
@@ -278,8 +279,11 @@ describe("wired to the real processor (Pluggy simulator)", () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toHaveLength(1);
     expect((await eventRow(payload.eventId))?.status).toBe("processed");
-    const local = await env.DB.prepare("select user_id from items where id = ?").bind(item.id).first<{ user_id: string }>();
-    expect(local?.user_id).toBe(user);
+    // The item directory names its owner, and the owner's ledger holds it.
+    const entry = await env.DB.prepare("select user_id from item_directory where item_id = ?").bind(item.id).first<{ user_id: string }>();
+    expect(entry?.user_id).toBe(user);
+    expect(await ledgerOf(user).getItem(item.id)).toMatchObject({ id: item.id, status: item.status });
+    expect(Object.keys(await ledgerOf(user).localAccounts(item.id))).toHaveLength(1);
   });
 
   it("an unknown event kind is recorded as ignored", async () => {

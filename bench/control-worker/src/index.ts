@@ -6,16 +6,50 @@
  *   into the same `webhook_events` table), one queue message — in parallel. No signature check, no
  *   validation, no rate limit: the floor the app's intake is compared with.
  * - `GET /bench/transactions`: one page of a user's transactions by the naive `OFFSET` query, or by a
- *   row-value keyset (`after_date`, `after_id`), answered as JSON like the app's list.
+ *   row-value keyset (`after_date`, `after_id`), answered as JSON like the app's list. Served by this
+ *   Worker's own SQLite Durable Object, `LedgerCopy`, whose file is a byte copy of that user's ledger
+ *   (the app's `UserLedger` file, placed by the bench): same engine, same schema and indexes, same path
+ *   (HTTP → Worker → Durable Object → SQLite) as the app's list.
  * - `GET /bench/position`: the (date, id) at an offset of a user's list (for crafting a cursor).
+ * - `GET /bench/ledger-copy-id`: the id (file name) of a user's `LedgerCopy`, without waking it, so the
+ *   bench can place the copy before its first call.
  * - `POST /bench/seed-archive`: writes N archived webhook events (R2 body + `processed` D1 row, exactly
- *   as intake and processing leave them) into the app's bucket; run on the app's own state before the
+ *   as intake and processing leave them) into the app's bucket, and optionally the item's owner into
+ *   the catalog's item directory; run on the app's own state before the
  *   app starts, so the replay figure has an archive without N deliveries and N first processings.
  * - `GET /healthz`: `{"data":{"status":"ok"}}`, no storage.
  */
 
+import { DurableObject } from "cloudflare:workers";
+
 /** Bindings from wrangler.toml (`wrangler types` → worker-configuration.d.ts). */
 type ControlEnv = ControlBindings;
+
+type LedgerRow = Record<string, SqlStorageValue>;
+
+/**
+ * A copy of one user's ledger (the bench copies the app's ledger file to this object's file before its
+ * first call). No schema of its own: it reads the copy's tables exactly as they are.
+ */
+export class LedgerCopy extends DurableObject<ControlEnv> {
+  /** The naive page: `ORDER BY date DESC, id DESC LIMIT ? OFFSET ?` over the ledger's transactions. */
+  offsetPage(limit: number, offset: number): LedgerRow[] {
+    return this.ctx.storage.sql.exec("SELECT * FROM transactions ORDER BY date DESC, id DESC LIMIT ? OFFSET ?", limit, offset).toArray();
+  }
+
+  /** The same page by row-value keyset. */
+  keysetPage(limit: number, afterDate: string, afterId: string): LedgerRow[] {
+    return this.ctx.storage.sql.exec("SELECT * FROM transactions WHERE (date, id) < (?, ?) ORDER BY date DESC, id DESC LIMIT ?", afterDate, afterId, limit).toArray();
+  }
+
+  /** The (date, id) at `offset`, or null. */
+  position(offset: number): { date: string; id: string } | null {
+    const row = this.ctx.storage.sql.exec<{ date: string; id: string }>("SELECT date, id FROM transactions ORDER BY date DESC, id DESC LIMIT 1 OFFSET ?", offset).toArray()[0];
+    return row ?? null;
+  }
+}
+
+const ledgerCopy = (env: ControlEnv, userId: string) => env.LEDGER_COPY.get(env.LEDGER_COPY.idFromName(userId));
 
 const json = (body: unknown, status = 200): Response =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8" } });
@@ -54,22 +88,16 @@ async function intake(request: Request, env: ControlEnv): Promise<Response> {
 }
 
 async function transactionsPage(url: URL, env: ControlEnv): Promise<Response> {
-  const userId = url.searchParams.get("user_id") ?? "";
+  const ledger = ledgerCopy(env, url.searchParams.get("user_id") ?? "");
   const limit = Math.min(200, Math.max(1, Number(url.searchParams.get("limit") ?? 50)));
   const afterDate = url.searchParams.get("after_date");
   const afterId = url.searchParams.get("after_id");
-  const statement =
-    afterDate && afterId
-      ? env.DB.prepare("SELECT * FROM transactions WHERE user_id = ?1 AND (date, id) < (?2, ?3) ORDER BY date DESC, id DESC LIMIT ?4").bind(userId, afterDate, afterId, limit)
-      : env.DB.prepare("SELECT * FROM transactions WHERE user_id = ?1 ORDER BY date DESC, id DESC LIMIT ?2 OFFSET ?3").bind(userId, limit, Number(url.searchParams.get("offset") ?? 0));
-  const { results } = await statement.all();
+  const results = afterDate && afterId ? await ledger.keysetPage(limit, afterDate, afterId) : await ledger.offsetPage(limit, Number(url.searchParams.get("offset") ?? 0));
   return json({ data: results });
 }
 
 async function position(url: URL, env: ControlEnv): Promise<Response> {
-  const row = await env.DB.prepare("SELECT date, id FROM transactions WHERE user_id = ?1 ORDER BY date DESC, id DESC LIMIT 1 OFFSET ?2")
-    .bind(url.searchParams.get("user_id") ?? "", Number(url.searchParams.get("offset") ?? 0))
-    .first<{ date: string; id: string }>();
+  const row = await ledgerCopy(env, url.searchParams.get("user_id") ?? "").position(Number(url.searchParams.get("offset") ?? 0));
   return row ? json({ data: row }) : json({ error: { code: "not_found", message: "no row at that offset" } }, 404);
 }
 
@@ -81,6 +109,8 @@ interface SeedRequest {
   clientId: string;
   /** received_at of the first event; each next one is 1 ms later. */
   receivedFrom: string;
+  /** When set, the item's owner is written to the catalog's item directory too (a known item). */
+  userId?: string;
 }
 
 async function seedArchive(request: Request, env: ControlEnv): Promise<Response> {
@@ -117,6 +147,16 @@ async function seedArchive(request: Request, env: ControlEnv): Promise<Response>
     if (statements.length >= 100) await flush();
     eventIds.push(eventId);
   }
+  if (seed.userId) {
+    statements.push(
+      env.DB.prepare("INSERT INTO item_directory (item_id, user_id, next_reconcile_at, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (item_id) DO NOTHING").bind(
+        seed.itemId,
+        seed.userId,
+        new Date(Date.now() + 86_400_000).toISOString(),
+        new Date().toISOString(),
+      ),
+    );
+  }
   await flush();
   return json({ data: { event_ids: eventIds } });
 }
@@ -129,6 +169,7 @@ export default {
       if (url.pathname === "/webhook" && request.method === "POST") return await intake(request, env);
       if (url.pathname === "/bench/transactions") return await transactionsPage(url, env);
       if (url.pathname === "/bench/position") return await position(url, env);
+      if (url.pathname === "/bench/ledger-copy-id") return json({ data: { id: env.LEDGER_COPY.idFromName(url.searchParams.get("user_id") ?? "").toString() } });
       if (url.pathname === "/bench/seed-archive" && request.method === "POST") return await seedArchive(request, env);
       return json({ error: { code: "not_found", message: "route not found" } }, 404);
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { FC } from "hono/jsx";
-import { CATEGORY_SYNC_STATUSES } from "../../../db/schema.ts";
+import { CATEGORY_SYNC_STATUSES } from "../../../ledger/ledger.schema.ts";
 import type { CategorySyncJobDto } from "../../../category-sync/sync-jobs.service.ts";
 import type { ApiError } from "../console-api.ts";
 import { ApiErrorNotice, CsrfField, Instant, Maybe, Pager, StatusBadge } from "../components/ui.tsx";
@@ -12,17 +12,27 @@ export function readSyncStatus(value: string | undefined): string {
   return value && (CATEGORY_SYNC_STATUSES as readonly string[]).includes(value) ? value : "";
 }
 
+/** A user id from the query, or "" for every user (trimmed; anything too long is dropped). */
+export function readSyncUser(value: string | undefined): string {
+  const trimmed = value?.trim() ?? "";
+  return trimmed.length <= 128 ? trimmed : "";
+}
+
 export interface CategorySyncsProps {
   csrfToken: string;
   status: string;
+  /** One user's jobs (any status), or "" for the jobs needing attention across every user. */
+  userId: string;
   jobs: { data: CategorySyncJobDto[]; nextCursor: string | null } | ApiError;
   isFirstPage: boolean;
 }
 
-const RetryForm: FC<{ job: CategorySyncJobDto; csrfToken: string; status: string }> = ({ job, csrfToken, status }) => (
+const RetryForm: FC<{ job: CategorySyncJobDto; csrfToken: string; status: string; userId: string }> = ({ job, csrfToken, status, userId }) => (
   <form method="post" action={`/admin/category-syncs/${encodeURIComponent(job.id)}/retry`}>
     <CsrfField token={csrfToken} />
     <input type="hidden" name="status" value={status} />
+    <input type="hidden" name="owner" value={job.user_id} />
+    <input type="hidden" name="user_id" value={userId} />
     <button type="submit" class="small secondary" aria-label={`Retry the sync of transaction ${job.transaction_id}`}>
       Retry
     </button>
@@ -30,11 +40,12 @@ const RetryForm: FC<{ job: CategorySyncJobDto; csrfToken: string; status: string
 );
 
 /** Category syncs: the outbox of category changes on their way to Pluggy, with retry and redrive. */
-export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, jobs, isFirstPage }) => (
+export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, userId, jobs, isFirstPage }) => (
   <>
     <p class="lead">
-      Each row is one transaction's latest category change on its way to Pluggy. Failed and dead jobs say why in their
-      reason; retry one, or redrive them all.
+      Each row is one transaction's latest category change on its way to Pluggy. Without a user, the list holds the jobs
+      that need you (failed, dead, and pending for more than 10 minutes) across every user; give a user id to see all of
+      that user's jobs. Failed and dead jobs say why in their reason; retry one, or redrive them all.
     </p>
     <div class="grid">
       <form method="get" action="/admin/category-syncs" class="card" role="search" aria-labelledby="sync-filter-title">
@@ -43,13 +54,19 @@ export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, j
           <div class="field field--grow">
             <label for="status">Status</label>
             <select id="status" name="status">
-              <option value="">any status</option>
+              <option value="">{userId ? "any status" : "any needing attention"}</option>
               {CATEGORY_SYNC_STATUSES.map((s) => (
                 <option value={s} selected={status === s}>
                   {s}
                 </option>
               ))}
             </select>
+          </div>
+          <div class="field field--grow">
+            <label for="user_id">
+              User <span class="hint">(needed for synced)</span>
+            </label>
+            <input type="text" id="user_id" name="user_id" value={userId} maxlength={128} />
           </div>
           <button type="submit">Apply</button>
         </div>
@@ -85,6 +102,7 @@ export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, j
             <thead>
               <tr>
                 <th scope="col">Transaction</th>
+                <th scope="col">User</th>
                 <th scope="col">Status</th>
                 <th scope="col">Reason</th>
                 <th scope="col" class="num">Attempts</th>
@@ -102,6 +120,9 @@ export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, j
                   <th scope="row" class="wrap mono">
                     {job.transaction_id}
                   </th>
+                  <td data-label="User" class="wrap mono">
+                    <a href={`/admin/category-syncs?user_id=${encodeURIComponent(job.user_id)}`}>{job.user_id}</a>
+                  </td>
                   <td data-label="Status">
                     <StatusBadge status={job.status} />
                   </td>
@@ -120,14 +141,19 @@ export const CategorySyncsPage: FC<CategorySyncsProps> = ({ csrfToken, status, j
                   <td data-label="Updated">
                     <Instant value={job.updated_at} />
                   </td>
-                  <td data-label="">{job.status !== "synced" ? <RetryForm job={job} csrfToken={csrfToken} status={status} /> : null}</td>
+                  <td data-label="">{job.status !== "synced" ? <RetryForm job={job} csrfToken={csrfToken} status={status} userId={userId} /> : null}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-          {jobs.data.length === 0 ? <p class="empty">No category sync {status ? `is ${status}` : "yet"}.</p> : null}
+          {jobs.data.length === 0 ? (
+            <p class="empty">
+              No category sync {status ? `is ${status}` : userId ? "yet" : "needs attention"}
+              {userId ? " for this user" : ""}.
+            </p>
+          ) : null}
         </div>
-        <Pager basePath="/admin/category-syncs" query={{ status }} nextCursor={jobs.nextCursor} isFirstPage={isFirstPage} />
+        <Pager basePath="/admin/category-syncs" query={{ status, user_id: userId }} nextCursor={jobs.nextCursor} isFirstPage={isFirstPage} />
       </>
     )}
   </>

@@ -5,7 +5,7 @@ import { signedIn } from "../console-guard.tsx";
 import { renderPage } from "../console-render.tsx";
 import { setFlash } from "../console-session.ts";
 import { errorFlash } from "../components/ui.tsx";
-import { CategorySyncsPage, readSyncStatus, RedriveConfirmPage, REDRIVE_STATUSES, type RedriveStatus } from "./category-syncs.page.tsx";
+import { CategorySyncsPage, readSyncStatus, readSyncUser, RedriveConfirmPage, REDRIVE_STATUSES, type RedriveStatus } from "./category-syncs.page.tsx";
 
 const BASE = "/admin/category-syncs";
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -15,14 +15,16 @@ export const categorySyncRoutes = new Hono<ConsoleEnv>({ strict: false })
   .get("/category-syncs", async (c) => {
     const { api, session } = signedIn(c);
     const status = readSyncStatus(c.req.query("status"));
+    const userId = readSyncUser(c.req.query("user_id"));
     const cursor = c.req.query("cursor") || undefined;
-    const result = await api.get<CategorySyncJobDto[]>("/category-syncs/", { status, cursor, limit: 50 });
+    const result = await api.get<CategorySyncJobDto[]>("/category-syncs/", { status, user_id: userId, cursor, limit: 50 });
     return renderPage(
       c,
       { title: "Category syncs", active: "category-syncs" },
       <CategorySyncsPage
         csrfToken={session.csrfToken}
         status={status}
+        userId={userId}
         jobs={result.ok ? { data: result.data, nextCursor: result.nextCursor } : result.error}
         isFirstPage={!cursor}
       />,
@@ -58,7 +60,11 @@ export const categorySyncRoutes = new Hono<ConsoleEnv>({ strict: false })
     const id = c.req.param("id");
     const form = await c.req.parseBody();
     const status = readSyncStatus(typeof form["status"] === "string" ? form["status"] : undefined);
-    const result = await api.send<{ queued: number }>("POST", `/category-syncs/${encodeURIComponent(id)}/retry/`);
+    const userId = readSyncUser(typeof form["user_id"] === "string" ? form["user_id"] : undefined);
+    const owner = readSyncUser(typeof form["owner"] === "string" ? form["owner"] : undefined);
+    const query = owner ? `?user_id=${encodeURIComponent(owner)}` : "";
+    const result = await api.send<{ queued: number }>("POST", `/category-syncs/${encodeURIComponent(id)}/retry/${query}`);
     await setFlash(c, secret, result.ok ? { kind: "success", message: "Sync job back to pending and queued for another attempt." } : errorFlash(result.error, "Retry"));
-    return c.redirect(`${BASE}${status ? `?status=${status}` : ""}`, 303);
+    const back = new URLSearchParams({ ...(status ? { status } : {}), ...(userId ? { user_id: userId } : {}) }).toString();
+    return c.redirect(`${BASE}${back ? `?${back}` : ""}`, 303);
   });
