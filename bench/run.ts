@@ -134,7 +134,8 @@ try {
       ports: { app: portBase, simulator: portBase + 1, control: portBase + 2 },
       secrets,
       // Bench mode: the app counts its catalog statements (catalog-io). Never set outside the bench.
-      ...(wants("catalog-io") ? { appDevVars: { BENCH_COUNT_CATALOG: "true" } } : {}),
+      // A `--var`, not the env file: wrangler binds from the env file only what wrangler.toml declares.
+      ...(wants("catalog-io") ? { appVars: { BENCH_COUNT_CATALOG: "true" } } : {}),
       beforeStart: async (appPersist) => {
         if (wants("storage") && directory) {
           const started = Date.now();

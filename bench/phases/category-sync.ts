@@ -41,21 +41,34 @@ async function firstTransactions(base: string, headers: Record<string, string>, 
   return out.slice(0, count);
 }
 
-async function pendingJobs(ctx: BenchContext, admin: Record<string, string>): Promise<boolean> {
-  const answer = await api<{ data: unknown[] }>(ctx.app.url, "/api/admin/category-syncs/?status=pending&limit=1", { headers: admin });
-  expectStatus(answer, [200], "category-syncs list");
-  return answer.body.data.length > 0;
+/*
+ * Jobs live in each user's ledger: the admin list answers any status per user (`user_id`); without it,
+ * only what needs an operator. So the phase asks about each of its users.
+ */
+async function pendingJobs(ctx: BenchContext, admin: Record<string, string>, userIds: readonly string[]): Promise<boolean> {
+  for (const userId of userIds) {
+    const answer = await api<{ data: unknown[] }>(ctx.app.url, `/api/admin/category-syncs/?status=pending&limit=1&user_id=${encodeURIComponent(userId)}`, { headers: admin });
+    expectStatus(answer, [200], "category-syncs list");
+    if (answer.body.data.length > 0) return true;
+  }
+  return false;
 }
 
-async function countJobs(ctx: BenchContext, admin: Record<string, string>, status: string): Promise<number> {
+async function countJobs(ctx: BenchContext, admin: Record<string, string>, status: string, userIds: readonly string[]): Promise<number> {
   let n = 0;
-  let cursor: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const answer = await api<{ data: unknown[]; next_cursor: string | null }>(ctx.app.url, `/api/admin/category-syncs/?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ""}`, { headers: admin });
-    expectStatus(answer, [200], "category-syncs list");
-    n += answer.body.data.length;
-    cursor = answer.body.next_cursor ?? undefined;
-    if (!cursor) break;
+  for (const userId of userIds) {
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const answer = await api<{ data: unknown[]; next_cursor: string | null }>(
+        ctx.app.url,
+        `/api/admin/category-syncs/?status=${status}&limit=200&user_id=${encodeURIComponent(userId)}${cursor ? `&cursor=${cursor}` : ""}`,
+        { headers: admin },
+      );
+      expectStatus(answer, [200], "category-syncs list");
+      n += answer.body.data.length;
+      cursor = answer.body.next_cursor ?? undefined;
+      if (!cursor) break;
+    }
   }
   return n;
 }
@@ -64,7 +77,7 @@ async function countJobs(ctx: BenchContext, admin: Record<string, string>, statu
  * USERS users, each with an item of CHANGES_PER_USER transactions at the simulator, registered through
  * the API (which queues its first sync); returns each user's headers and transactions once all are listed.
  */
-async function usersWithTransactions(ctx: BenchContext, sim: SimClient): Promise<Array<{ headers: Record<string, string>; itemId: string; rows: Tx[] }>> {
+async function usersWithTransactions(ctx: BenchContext, sim: SimClient): Promise<Array<{ userId: string; headers: Record<string, string>; itemId: string; rows: Tx[] }>> {
   const run = crypto.randomUUID().slice(0, 8);
   const users = await Promise.all(
     Array.from({ length: USERS }, async (_, u) => {
@@ -73,11 +86,12 @@ async function usersWithTransactions(ctx: BenchContext, sim: SimClient): Promise
       const created = await sim.createItem({ clientUserId: userId, accounts: 1, transactionsPerAccount: CHANGES_PER_USER });
       const registered = await api(ctx.app.url, "/api/banking/items/", { method: "POST", headers, json: { item_id: created.item.id } });
       expectStatus(registered, [200, 201], "item registration");
-      return { headers, itemId: created.item.id };
+      return { userId, headers, itemId: created.item.id };
     }),
   );
   return Promise.all(
-    users.map(async ({ headers, itemId }) => ({
+    users.map(async ({ userId, headers, itemId }) => ({
+      userId,
       headers,
       itemId,
       rows: await pollUntil(
@@ -118,6 +132,7 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
     return { headers: user?.headers ?? {}, tx: user?.rows[Math.floor(i / USERS)] };
   };
   const batch = users.flatMap((user) => user.rows);
+  const userIds = users.map((user) => user.userId);
   if (!single?.pluggy_id || !sentinel?.pluggy_id || batch.length !== CHANGES || batch.some((tx) => !tx.pluggy_id)) throw new Error("transaction without a Pluggy id");
 
   await sim.config({ latencyMs: 20 });
@@ -138,7 +153,7 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
   if (ok !== CHANGES) throw new Error(`category changes: ${JSON.stringify([...load.statuses])}`);
   let drainedMs: number | undefined;
   try {
-    await pollUntil(async () => ((await pendingJobs(ctx, admin)) ? undefined : true), MAX_WAIT_MS, 250, "category syncs drained");
+    await pollUntil(async () => ((await pendingJobs(ctx, admin, userIds)) ? undefined : true), MAX_WAIT_MS, 250, "category syncs drained");
     drainedMs = Date.now() - started;
   } catch {
     drainedMs = undefined;
@@ -146,7 +161,7 @@ export async function categorySync(ctx: BenchContext): Promise<void> {
   const elapsedMs = drainedMs ?? Date.now() - started;
   const patches = (await sim.requests({ path: "^/transactions/", method: "PATCH" })).slice(patchesBefore);
   const pluggyCalls = patches.length;
-  const [syncedJobs, failedJobs, deadJobs] = [await countJobs(ctx, admin, "synced"), await countJobs(ctx, admin, "failed"), await countJobs(ctx, admin, "dead")];
+  const [syncedJobs, failedJobs, deadJobs] = [await countJobs(ctx, admin, "synced", userIds), await countJobs(ctx, admin, "failed", userIds), await countJobs(ctx, admin, "dead", userIds)];
 
   // Valid only when the work was done: each of the 1,000 changed transactions shows its sync `synced`,
   // and Pluggy answered exactly one PATCH with the chosen category for each of them (counted at the simulator).

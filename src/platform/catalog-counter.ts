@@ -1,7 +1,7 @@
 /**
  * Bench-only counting of the catalog's statements (the D1 binding `DB`), for `npm run bench`'s
  * catalog-per-webhook figures. Off unless the Worker has `BENCH_COUNT_CATALOG=true` (the bench sets it
- * in its own development variables; production never does): then `servicesFor` hands out the catalog
+ * as a `--var` when it starts the app; production never does): then `servicesFor` hands out the catalog
  * through a counting wrapper, and `GET /api/__bench/catalog-statements` answers the counts so far.
  * Without the variable the binding is returned as it is and the route does not exist (404).
  *
