@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /*
- * Pluggy's wire shapes (see shared/reference/pluggy-api.md). Pluggy adds fields over time, so every
+ * Pluggy's wire shapes (as Pluggy's official Node SDK, pluggy-sdk, types them; docs/pluggy.md). Pluggy adds fields over time, so every
  * object schema is loose: unknown fields are accepted and ignored. Only what we use is declared.
  */
 
