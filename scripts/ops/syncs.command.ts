@@ -6,10 +6,12 @@ const HELP = `usage: npm run ops -- syncs <list|retry|redrive> [options]
 
 Category sync jobs (the outbox that pushes users' category changes to Pluggy).
 
-  syncs list [--status pending|synced|failed|dead] [--limit n] [--cursor c] [--all] [--json]
+  syncs list [--user <user-id>] [--status pending|synced|failed|dead] [--limit n] [--cursor c] [--all] [--json]
+      Without --user: the jobs that need an operator, across users (failed, dead, pending for over 10
+      minutes). With --user: that user's jobs in any status (each user's jobs live in their own ledger).
       Most recently changed first. --all follows the cursor to the end.
-  syncs retry <job-id>
-      Put one job back to pending and queue it now.
+  syncs retry <job-id> [--user <user-id>]
+      Put one job back to pending and queue it now (--user for a job not in the operator list, e.g. synced).
   syncs redrive [--status dead|failed] [--limit n] [--json]
       Re-queue up to n jobs (default 100) in that status (default dead), oldest first, with progress.
 
@@ -25,6 +27,7 @@ interface SyncRow {
   pluggy_transaction_id: string;
   pluggy_category_id: string | null;
   status: string;
+  user_id?: string;
   attempts: number;
   last_error: string | null;
   created_at: string;
@@ -44,7 +47,7 @@ function positiveInt(value: string | undefined, flag: string, max: number): numb
 
 const clip = (text: string | null, width: number) => (text === null ? "" : text.length > width ? `${text.slice(0, width - 1)}…` : text);
 
-async function list(target: Target, values: { status?: string; limit?: string; cursor?: string; all?: boolean; json?: boolean }): Promise<number> {
+async function list(target: Target, values: { user?: string; status?: string; limit?: string; cursor?: string; all?: boolean; json?: boolean }): Promise<number> {
   if (values.status !== undefined && !(STATUSES as readonly string[]).includes(values.status)) {
     throw new CliError(`--status must be one of ${STATUSES.join(", ")}`, EXIT.usage);
   }
@@ -53,7 +56,12 @@ async function list(target: Target, values: { status?: string; limit?: string; c
   let cursor = values.cursor ?? null;
   let next: string | null;
   do {
-    const query = new URLSearchParams({ limit: String(limit), ...(values.status ? { status: values.status } : {}), ...(cursor ? { cursor } : {}) });
+    const query = new URLSearchParams({
+      limit: String(limit),
+      ...(values.user ? { user_id: values.user } : {}),
+      ...(values.status ? { status: values.status } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
     const page = await api<SyncPage>(target, "GET", `/api/admin/category-syncs/?${query.toString()}`);
     rows.push(...page.data);
     next = page.next_cursor;
@@ -67,6 +75,7 @@ async function list(target: Target, values: { status?: string; limit?: string; c
     table(
       rows.map((row) => ({
         id: row.id,
+        user: row.user_id ?? values.user ?? "",
         status: row.status,
         attempts: row.attempts,
         transaction: row.transaction_id,
@@ -76,7 +85,7 @@ async function list(target: Target, values: { status?: string; limit?: string; c
       })),
     ),
   );
-  if (next) console.log(`\nmore: npm run ops -- syncs list${values.status ? ` --status ${values.status}` : ""} --cursor ${next}   (or --all)`);
+  if (next) console.log(`\nmore: npm run ops -- syncs list${values.user ? ` --user ${values.user}` : ""}${values.status ? ` --status ${values.status}` : ""} --cursor ${next}   (or --all)`);
   return EXIT.ok;
 }
 
@@ -115,6 +124,7 @@ export const syncsCommand: Command = {
       args,
       allowPositionals: true,
       options: {
+        user: { type: "string" },
         status: { type: "string" },
         limit: { type: "string" },
         cursor: { type: "string" },
@@ -136,7 +146,14 @@ export const syncsCommand: Command = {
     if (action === "retry") {
       const [id, extra] = rest;
       if (!id || extra) throw new CliError("usage: npm run ops -- syncs retry <job-id>", EXIT.usage);
-      const answer = await api<{ data: { queued: number } }>(target, "POST", `/api/admin/category-syncs/${encodeURIComponent(id)}/retry/`);
+      const query = values.user ? `?${new URLSearchParams({ user_id: values.user }).toString()}` : "";
+      const answer = await api<{ data: { queued: number } }>(target, "POST", `/api/admin/category-syncs/${encodeURIComponent(id)}/retry/${query}`).catch((error: unknown) => {
+        // Without --user only jobs in the operator list (failed, dead, long pending) are found.
+        if (!values.user && error instanceof CliError && / → 404 /.test(error.message)) {
+          throw new CliError(`${error.message}\nnot in the operator list; for another job name its owner: npm run ops -- syncs retry ${id} --user <user-id>`, error.exitCode);
+        }
+        throw error;
+      });
       console.log(values.json ? JSON.stringify(answer) : `queued ${answer.data.queued} job (${id})`);
       return EXIT.ok;
     }
