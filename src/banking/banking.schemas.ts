@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CATEGORY_SYNC_REASON_CODES } from "../category-sync/category-sync.reasons.ts";
 
 /*
- * The contract's resource shapes (section 4), defined once: they document the responses in OpenAPI
+ * The user API's resource shapes (docs/http-api.md, "User banking API"), defined once: they document the responses in OpenAPI
  * and type the serializers that build them. Every field is present; unknown values are null.
  */
 

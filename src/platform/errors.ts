@@ -1,6 +1,6 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/** The closed vocabulary of error codes from the API contract, with their HTTP status. */
+/** The closed vocabulary of error codes (docs/http-api.md, "Errors"), with their HTTP status. */
 export const ERROR_STATUS = {
   validation_error: 400,
   invalid_json: 400,

@@ -8,7 +8,7 @@ import { acceptDelivery } from "./webhook-intake.service.ts";
 import { incrementWebhookCounter, WEBHOOK_COUNTERS } from "./webhook-metrics.ts";
 import { sha256Hex, tokenMatches, verifySignature } from "./verify-signature.ts";
 
-/** Contract §5: larger bodies are refused with 413, and never read past this. */
+/** Larger webhook bodies are refused with 413 and never read past this (docs/http-api.md, "Pluggy webhooks"). */
 export const MAX_WEBHOOK_BODY_BYTES = 256 * 1024;
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 

@@ -87,7 +87,7 @@ export async function metrics(): Promise<{ webhooks: Record<string, number>; cat
 }
 
 /**
- * The contract's envelope (§1): success → `{"data": …}` (lists add `next_cursor`), error →
+ * The API's envelope (docs/http-api.md, "Conventions"): success → `{"data": …}` (lists add `next_cursor`), error →
  * `{"error": {code, message, request_id}}` with a snake_case code; 204 and HTML pages have their own shape.
  * Returns a description of what is wrong, or undefined.
  */
