@@ -6,7 +6,7 @@ import type { SimConnector, SimCredential } from "./sim.connectors.ts";
  * Brazilian accounts and transactions (a seeded PRNG, so the same seed always yields the same data).
  */
 
-export { CONNECTORS, connectorFor, type SimConnector, type SimCredential } from "./sim.connectors.ts";
+export { connectorFor, type SimConnector, type SimCredential } from "./sim.connectors.ts";
 
 export interface SimItemError {
   code: string;

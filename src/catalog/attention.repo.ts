@@ -43,8 +43,6 @@ export async function applyAttention(db: Db, changes: readonly AttentionChange[]
   await db.batch([first, ...rest]);
 }
 
-export const upsertAttention = (db: Db, entry: AttentionEntry, now: Date = new Date()): Promise<void> => applyAttention(db, [entry], now);
-
 export const removeAttention = (db: Db, kind: AttentionKind, id: string): Promise<void> => applyAttention(db, [{ kind, remove: id }]);
 
 const attentionCursor = z.object({ s: z.string().min(1).max(64), i: z.string().min(1).max(128) });

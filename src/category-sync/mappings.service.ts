@@ -117,12 +117,6 @@ export function structuralPluggyParent(id: string): string | null {
   return null;
 }
 
-/** The Pluggy id a local category maps to, or undefined. */
-export async function pluggyCategoryIdFor({ catalog: db }: CatalogDeps, categoryId: string): Promise<string | undefined> {
-  const row = await db.query.categoryMappings.findFirst({ where: eq(categoryMappings.categoryId, categoryId) });
-  return row?.pluggyCategoryId;
-}
-
 /**
  * For incoming Pluggy transactions: Pluggy category id → the local category to give a transaction the
  * user has not categorized. A direct mapping wins; otherwise the nearest ancestor's mapping (parents from

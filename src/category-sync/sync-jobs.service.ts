@@ -21,9 +21,6 @@ import type { CatalogDeps, Services } from "../platform/services.ts";
  * messages, and answers the admin API: globally from the attention index, per user from the ledger.
  */
 
-/** What queues category syncs: the catalog, the category sync queue, a logger. */
-export type CategorySyncQueueDeps = Pick<Services, "catalog" | "categorySyncQueue" | "logger">;
-
 /** Counter names (hourly buckets): counted in each ledger, rolled up into the catalog's metric_counters. */
 export const CATEGORY_SYNC_METRICS = OUTBOX_COUNTERS;
 

@@ -133,12 +133,6 @@ interface CachedApiKey {
 const apiKeyCache = new Map<string, CachedApiKey>();
 const apiKeyRefreshes = new Map<string, Promise<CachedApiKey>>();
 
-/** Forgets every cached apiKey in this isolate (tests, key rotation). */
-export function clearPluggyApiKeyCache(): void {
-  apiKeyCache.clear();
-  apiKeyRefreshes.clear();
-}
-
 /** Reads `exp` (seconds) from a JWT payload without verifying it; undefined when it is not a JWT. */
 export function jwtExpiryMs(token: string): number | undefined {
   const payload = token.split(".")[1];

@@ -14,8 +14,6 @@ import { attributeItem, fetchItemOrGone, removeItemData, type SyncDeps } from ".
 import { writeAccounts, writeItem, writeTransactionsPage, type Ledger } from "../sync/upserts.ts";
 import { nextReconcileAfter } from "./reconcile.config.ts";
 
-export { RECONCILE_MIN_INTERVAL_HOURS } from "./reconcile.config.ts";
-
 /*
  * Reconciliation: brings an item, its accounts and transactions in the owner's ledger back in line with
  * Pluggy without any webhook, and counts what it had to change — the webhooks we effectively missed.

@@ -1,4 +1,4 @@
-import type { Child, FC } from "hono/jsx";
+import type { FC } from "hono/jsx";
 import type { ApiError } from "../console-api.ts";
 import { CSRF_FIELD, type Flash } from "../console-session.ts";
 
@@ -102,17 +102,5 @@ export const Pager: FC<{ basePath: string; query: Record<string, string | undefi
       {!isFirstPage ? <a href={`${basePath}${first ? `?${first}` : ""}`}>First page</a> : null}
       {nextCursor ? <a href={`${basePath}?${params.toString()}`}>Next page →</a> : <span class="muted">Last page</span>}
     </nav>
-  );
-};
-
-/** A labelled card section with its own heading level 2. */
-export const Section: FC<{ title: string; id?: string; children?: Child; lead?: Child }> = ({ title, id, children, lead }) => {
-  const headingId = id ? `${id}-title` : undefined;
-  return (
-    <section class="card" aria-labelledby={headingId} id={id}>
-      <h2 id={headingId}>{title}</h2>
-      {lead ? <p class="muted">{lead}</p> : null}
-      {children}
-    </section>
   );
 };
