@@ -2,6 +2,7 @@ import { inArray } from "drizzle-orm";
 import { chunk } from "../db/client.ts";
 import { categories } from "../db/schema.ts";
 import { decodeTransactionCursor } from "../ledger/banking.inputs.ts";
+import type { TransactionListQuery } from "../ledger/banking.repo.ts";
 import type { CategorySyncJobRow, TransactionRow } from "../ledger/ledger.schema.ts";
 import { formatMinor } from "../platform/money.ts";
 import type { CatalogDeps, Services } from "../platform/services.ts";
@@ -10,17 +11,8 @@ import { jobReason, skippedReason } from "../category-sync/category-sync.reasons
 
 export { foldForSearch } from "../ledger/banking.inputs.ts";
 
-export interface TransactionFilters {
-  accountId?: string | undefined;
-  itemId?: string | undefined;
-  /** A category uuid, or "none" for uncategorized. */
-  categoryId?: string | undefined;
-  dateFrom?: string | undefined;
-  dateTo?: string | undefined;
-  search?: string | undefined;
-  limit: number;
-  cursor?: string | undefined;
-}
+/** The list's filters as the route hands them over: the ledger's query, with the cursor still encoded. */
+export type TransactionFilters = Omit<TransactionListQuery, "after"> & { cursor?: string | undefined };
 
 /** Reads of transactions: the rows and their jobs from the caller's ledger, category names from the catalog. */
 export type TransactionReadDeps = Pick<Services, "catalog" | "ledger">;
