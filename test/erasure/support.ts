@@ -84,6 +84,19 @@ export async function storeWebhook(
   return { eventId, key };
 }
 
+/** What `populatedUser(userId)` (two items) leaves of the user in every store, as `footprint` counts it. */
+export const POPULATED_FOOTPRINT = {
+  item_directory: 2,
+  attention: 1,
+  webhook_events: 7,
+  r2_objects: 7,
+  "ledger.items": 2,
+  "ledger.accounts": 4,
+  "ledger.transactions": 24,
+  "ledger.category_sync_jobs": 2,
+  "ledger.ledger_meta": 1,
+};
+
 /**
  * A user as a real one looks: `itemCount` items at the simulator, stored locally (`storeItem`), two
  * category-sync jobs (the failed one in the attention index), and webhook traces about each item (an accepted event, a rejected delivery naming the
